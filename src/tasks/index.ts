@@ -1,4 +1,4 @@
 export { suspend, Suspension, type Operation, type Park, type Resume, type Fail } from './operation.js';
-export { Task, type AnyTask, taskStats, currentTask, setFailureReporter, type FailureReporter } from './task.js';
+export { Task, type AnyTask, taskStats, currentTask, runningTaskId, setFailureReporter, type FailureReporter } from './task.js';
 export { spawn, run } from './spawn.js';
 export { sleep } from './sleep.js';

@@ -29,6 +29,12 @@ export function setFailureReporter(reporter: FailureReporter): void {
 
 let running: AnyTask | undefined;
 
+/**
+ * The id of the task that holds the thread (0 when none), kept in shared memory so that a
+ * watchdog thread can read it while a task blocks the event loop. One store per step.
+ */
+export const runningTaskId = new Int32Array(new SharedArrayBuffer(4));
+
 /** The task that holds the thread right now, or undefined outside any task. */
 export function currentTask(): AnyTask | undefined {
   return running;
@@ -190,6 +196,7 @@ export class Task<T = unknown> implements Steppable {
       this.state = 'running';
       // eslint-disable-next-line @typescript-eslint/no-this-alias -- the hub's record of who runs
       running = this;
+      runningTaskId[0] = this.id;
       let result: IteratorResult<Park<unknown>, T>;
       try {
         if (step === Step.Next) result = iterator.next(arg);
@@ -197,10 +204,12 @@ export class Task<T = unknown> implements Steppable {
         else result = iterator.return!(arg as T);
       } catch (error) {
         running = undefined;
+        runningTaskId[0] = 0;
         this.finish(undefined, error, true);
         return;
       }
       running = undefined;
+      runningTaskId[0] = 0;
       if (result.done) {
         this.finish(result.value, undefined, false);
         return;
