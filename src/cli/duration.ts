@@ -15,21 +15,21 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 export function parseDuration(text: string, optionName = 'duration'): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
   if (!match) {
-    throw new OptionError(`invalid ${optionName} '${text}': use a number with ms, s, m or h (e.g. 500ms, 5s, 1m)`);
+    throw new OptionError(`${optionName} must be a duration such as 500ms, 5s or 1m (got '${text}')`);
   }
   const ms = Number(match[1]) * UNITS[match[2] ?? 'ms']!;
   if (!Number.isFinite(ms) || ms > 2_147_483_647) {
-    throw new OptionError(`invalid ${optionName} '${text}': too long`);
+    throw new OptionError(`${optionName} is too long (got '${text}', at most 24 days)`);
   }
   return Math.round(ms);
 }
 
 /** Parses a whole number within [min, max], for counts, ports and sizes. */
 export function parseInteger(text: string, optionName: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^\s*\d+\s*$/.test(text)) throw new OptionError(`invalid ${optionName} '${text}': expected a whole number`);
   const value = Number(text);
-  if (value < min || value > max) {
-    throw new OptionError(`invalid ${optionName} '${text}': must be between ${min} and ${max}`);
+  if (!/^\s*\d+\s*$/.test(text) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new OptionError(`${optionName} must be a whole number ${range} (got '${text}')`);
   }
   return value;
 }
