@@ -1,0 +1,121 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { taskStats } from '../tasks/task.js';
+import { monitorStats } from '../tasks/monitor.js';
+
+/** Why a connection ended; the label values of `echo_connections_closed_total`. */
+export const CLOSE_REASONS = ['client', 'idle', 'error', 'shutdown'] as const;
+
+/**
+ * The counters the server keeps as plain numbers (the shape of `ServerStats`, spelled out
+ * here so that metrics need not depend on the server). The data path only adds to them;
+ * the registry reads them when scraped.
+ */
+export interface ServerCounters {
+  connectionsActive: number;
+  connectionsAccepted: number;
+  connectionsRejected: number;
+  readonly connectionsClosed: Record<(typeof CLOSE_REASONS)[number], number>;
+  bytesReceived: number;
+  bytesSent: number;
+  reads: number;
+  backpressurePauses: number;
+  /** Replaced by the duration histogram's `observe`: called once per finished connection. */
+  observeConnectionDuration: (seconds: number) => void;
+}
+
+/**
+ * Connection lifetimes from a loopback ping (about 1 ms) to a long-held LAN session (1 h),
+ * roughly 1-2.5-5 per decade.
+ */
+export const CONNECTION_DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600,
+];
+
+/**
+ * Builds a fresh registry with the echo server's metrics and prom-client's default process
+ * and Node.js metrics. Counters and gauges copy the plain numbers at scrape time (their
+ * `collect`), so nothing here runs per message. Installs the connection duration histogram
+ * into `stats.observeConnectionDuration`, the one metric observed as it happens (once per
+ * connection, not per message).
+ *
+ * @example
+ *   const registry = createMetricsRegistry({ stats, version: '0.1.0' });
+ *   const text = await registry.metrics();
+ */
+export function createMetricsRegistry(options: { stats: ServerCounters; version: string }): Registry {
+  const { stats, version } = options;
+  const registers = [new Registry()];
+  const registry = registers[0]!;
+
+  /** A counter whose value is read from a plain number when scraped. */
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+
+  gauge('echo_connections_active', 'Client connections open now.', () => stats.connectionsActive);
+  counter('echo_connections_accepted_total', 'Client connections accepted.', () => stats.connectionsAccepted);
+  counter(
+    'echo_connections_rejected_total',
+    'Client connections closed at once because --max-connections was reached.',
+    () => stats.connectionsRejected,
+  );
+  new Counter({
+    name: 'echo_connections_closed_total',
+    help: 'Client connections that ended, by reason: client (it closed), idle, error, shutdown.',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const reason of CLOSE_REASONS) this.inc({ reason }, stats.connectionsClosed[reason]);
+    },
+  });
+  counter('echo_received_bytes_total', 'Bytes received from clients.', () => stats.bytesReceived);
+  counter('echo_sent_bytes_total', 'Bytes written back to clients.', () => stats.bytesSent);
+  counter('echo_reads_total', 'Chunks read from client sockets.', () => stats.reads);
+  counter(
+    'echo_backpressure_pauses_total',
+    "Times a connection stopped reading because its socket's write buffer was full.",
+    () => stats.backpressurePauses,
+  );
+  const duration = new Histogram({
+    name: 'echo_connection_duration_seconds',
+    help: 'How long client connections stayed open.',
+    buckets: CONNECTION_DURATION_BUCKETS,
+    registers,
+  });
+  stats.observeConnectionDuration = (seconds) => duration.observe(seconds);
+
+  gauge('echo_tasks_active', 'Tasks (coroutines) alive now.', () => taskStats.active);
+  counter('echo_tasks_spawned_total', 'Tasks spawned.', () => taskStats.spawned);
+  counter('echo_tasks_failed_total', 'Tasks that ended with an error.', () => taskStats.failed);
+  counter(
+    'echo_blocked_loop_events_total',
+    'Times one task held the event loop longer than --max-blocking.',
+    () => monitorStats.blockedLoopEvents,
+  );
+  new Gauge({
+    name: 'echo_build_info',
+    help: 'Always 1; the labels say which build is running.',
+    labelNames: ['version', 'node_version'],
+    registers,
+  }).set({ version, node_version: process.version }, 1);
+
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}

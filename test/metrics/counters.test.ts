@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
+import { ServerStats } from '../../src/server/stats.js';
+import { createLogger } from '../../src/log.js';
+import { setFailureReporter, sleep, spawn } from '../../src/tasks/index.js';
+import { startBlockedLoopMonitor } from '../../src/tasks/monitor.js';
+import { scrape } from './scrape.js';
+
+// Every echo_* metric must equal the plain number behind it at the moment of the scrape.
+const stats = new ServerStats();
+let server: MetricsServer;
+let base: string;
+
+beforeAll(async () => {
+  const logger = createLogger({ name: 'test', level: 'silent' });
+  server = await startMetricsServer({ host: '127.0.0.1', port: 0, stats, isHealthy: () => true, logger, version: '1.2.3' });
+  base = `http://127.0.0.1:${server.port}`;
+});
+afterAll(() => server.close());
+
+describe('echo metrics', () => {
+  it('read the server counters exactly, at scrape time', async () => {
+    stats.connectionsAccepted = 12;
+    stats.connectionsActive = 12;
+    stats.connectionsRejected = 4;
+    stats.bytesReceived = 123_456_789_012; // beyond 32 bits: no truncation
+    stats.bytesSent = 123_456_789_000;
+    stats.reads = 70_001;
+    stats.backpressurePauses = 17;
+    stats.connectionClosed('client', 0.5);
+    stats.connectionClosed('client', 0.5);
+    stats.connectionClosed('idle', 0.5);
+    stats.connectionClosed('error', 0.5);
+    stats.connectionClosed('error', 0.5);
+    stats.connectionClosed('error', 0.5);
+    stats.connectionClosed('shutdown', 0.5);
+    const samples = await scrape(base);
+    expect(samples.get('echo_connections_active')).toBe(5);
+    expect(samples.get('echo_connections_accepted_total')).toBe(12);
+    expect(samples.get('echo_connections_rejected_total')).toBe(4);
+    expect(samples.get('echo_connections_closed_total{reason="client"}')).toBe(2);
+    expect(samples.get('echo_connections_closed_total{reason="idle"}')).toBe(1);
+    expect(samples.get('echo_connections_closed_total{reason="error"}')).toBe(3);
+    expect(samples.get('echo_connections_closed_total{reason="shutdown"}')).toBe(1);
+    expect(samples.get('echo_received_bytes_total')).toBe(123_456_789_012);
+    expect(samples.get('echo_sent_bytes_total')).toBe(123_456_789_000);
+    expect(samples.get('echo_reads_total')).toBe(70_001);
+    expect(samples.get('echo_backpressure_pauses_total')).toBe(17);
+
+    // A second scrape follows the numbers; counters never double up.
+    stats.bytesReceived += 1;
+    stats.connectionsRejected += 1;
+    const again = await scrape(base);
+    expect(again.get('echo_received_bytes_total')).toBe(123_456_789_013);
+    expect(again.get('echo_connections_rejected_total')).toBe(5);
+    expect(again.get('echo_connections_closed_total{reason="error"}')).toBe(3);
+  });
+
+  it('put each finished connection in the duration histogram once', async () => {
+    const before = await scrape(base);
+    const count = (samples: Map<string, number>, le: string) =>
+      samples.get(`echo_connection_duration_seconds_bucket{le="${le}"}`)!;
+    stats.connectionsActive += 3;
+    stats.connectionClosed('client', 0.003);
+    stats.connectionClosed('client', 42);
+    stats.connectionClosed('idle', 7200);
+    const after = await scrape(base);
+    const delta = (le: string) => count(after, le) - count(before, le);
+    expect(delta('0.0025')).toBe(0);
+    expect(delta('0.005')).toBe(1);
+    expect(delta('30')).toBe(1);
+    expect(delta('60')).toBe(2);
+    expect(delta('3600')).toBe(2);
+    expect(delta('+Inf')).toBe(3);
+    const countDelta = after.get('echo_connection_duration_seconds_count')! - before.get('echo_connection_duration_seconds_count')!;
+    expect(countDelta).toBe(3);
+    const sumDelta = after.get('echo_connection_duration_seconds_sum')! - before.get('echo_connection_duration_seconds_sum')!;
+    expect(sumDelta).toBeCloseTo(7242.003, 6);
+  });
+
+  it('read the task counters exactly', async () => {
+    const reported: number[] = [];
+    setFailureReporter((task) => reported.push(task.id));
+    const before = await scrape(base);
+    const parked = Array.from({ length: 4 }, () => spawn(() => sleep(60_000)));
+    const failing = Array.from({ length: 3 }, () =>
+      spawn(function* () {
+        throw new Error('expected by the test');
+      }),
+    );
+    for (const task of failing) await task.join();
+    const during = await scrape(base);
+    const delta = (name: string, samples = during) => samples.get(name)! - before.get(name)!;
+    expect(delta('echo_tasks_spawned_total')).toBe(7);
+    expect(delta('echo_tasks_failed_total')).toBe(3);
+    expect(delta('echo_tasks_active')).toBe(4);
+    expect(reported).toEqual(failing.map((task) => task.id));
+    for (const task of parked) task.kill();
+    const after = await scrape(base);
+    expect(delta('echo_tasks_active', after)).toBe(0);
+    expect(delta('echo_tasks_failed_total', after)).toBe(3);
+  });
+
+  it('count blocked-loop events as the detector reports them', async () => {
+    const before = (await scrape(base)).get('echo_blocked_loop_events_total')!;
+    let reported = 0;
+    const monitor = startBlockedLoopMonitor({ maxBlockingMs: 50, onBlocked: () => reported++ });
+    try {
+      await monitor.ready;
+      for (let i = 1; i <= 2; i++) {
+        const end = Date.now() + 250;
+        while (Date.now() < end); // hold the loop, as a task that forgets to switch would
+        for (let polls = 0; reported < i && polls < 500; polls++) await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await monitor.stop();
+    }
+    expect(reported).toBe(2);
+    expect((await scrape(base)).get('echo_blocked_loop_events_total')! - before).toBe(2);
+  });
+});
