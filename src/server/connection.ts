@@ -85,6 +85,12 @@ export class Connection {
    */
   close(): void {
     if (this.socket.destroyed || this.closeTimer) return;
+    if (this.reason === 'idle' || this.reason === 'shutdown') {
+      // The server stopped reading: let further input drain away unread so the client's FIN
+      // gets through and the socket closes now, rather than at the deadline.
+      this.socket.on('data', ignore);
+      this.socket.resume();
+    }
     this.socket.end();
     this.closeTimer = setTimeout(destroy, CLOSE_DEADLINE_MS, this.socket);
   }
@@ -177,6 +183,8 @@ function onError(this: Socket): void {
 function onClose(this: Socket): void {
   owner(this).closed();
 }
+
+function ignore(): void {}
 
 function destroy(socket: Socket): void {
   socket.destroy();

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+export const SERVER_CLI = fileURLToPath(new URL('../../dist/src/cli/echo-server.js', import.meta.url));
+
+/** A server CLI running as a child process, with its log lines parsed. */
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  /** Every JSON log line so far. */
+  logs: Array<Record<string, unknown>>;
+  stderr: () => string;
+  /** Resolves with the exit code (or 128 + signal number) once the process has exited. */
+  exited: Promise<number>;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/**
+ * Starts `echo-server --port 0 ...args` (via `shell` when given, e.g. to lower `ulimit -n`)
+ * and resolves once it logs `listening`.
+ */
+export function startServerProcess(args: string[] = [], options: { shellPrefix?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+  const argv = [SERVER_CLI, '--port', '0', ...args];
+  const child = options.shellPrefix
+    ? spawn('bash', ['-c', `${options.shellPrefix}; exec "${process.execPath}" ${argv.map((a) => `'${a}'`).join(' ')}`], {
+        env: { ...process.env, ...options.env },
+      })
+    : spawn(process.execPath, argv, { env: { ...process.env, ...options.env } });
+  children.push(child);
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry.msg === 'listening') {
+        clearTimeout(timer);
+        resolve({ child, port: entry.port as number, logs, stderr: () => stderr, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening: ${stderr}`));
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { closed, connect, expectedEcho, readBytes, waitFor } from '../helpers/clients.js';
+import { startTestServer } from '../helpers/server.js';
+
+async function roundTrip(socket: import('node:net').Socket, text: string): Promise<string> {
+  const reply = readBytes(socket, text.length);
+  socket.write(text);
+  return (await reply).toString();
+}
+
+describe('limits', () => {
+  it('closes connections past --max-connections at once and counts them, serving the others', async () => {
+    const server = await startTestServer({ maxConnections: 3 });
+    const kept = await Promise.all([1, 2, 3].map(() => connect(server.port)));
+    for (const socket of kept) expect(await roundTrip(socket, 'before')).toBe('BEFORE');
+
+    const extra = await connect(server.port);
+    extra.on('error', () => {});
+    extra.write('hello?');
+    const reply = await readBytes(extra, 6, 5000);
+    expect(reply.length).toBe(0); // closed without an echo
+    expect(await closed(extra)).toBe(true);
+    expect(server.stats.connectionsRejected).toBe(1);
+    expect(server.stats.connectionsAccepted).toBe(3);
+
+    for (const socket of kept) expect(await roundTrip(socket, 'still here')).toBe('STILL HERE');
+    // A freed slot is usable again.
+    kept[0]!.destroy();
+    expect(await waitFor(() => server.stats.connectionsActive === 2)).toBe(true);
+    const next = await connect(server.port);
+    expect(await roundTrip(next, 'next')).toBe('NEXT');
+    for (const socket of [...kept, next]) socket.destroy();
+  });
+
+  it('closes a connection that stays idle past --idle-timeout, not a busy one', async () => {
+    const server = await startTestServer({ idleTimeoutMs: 300 });
+    const idle = await connect(server.port);
+    const busy = await connect(server.port);
+    const started = Date.now();
+    let busyAnswers = 0;
+    while (Date.now() - started < 900) {
+      expect(await roundTrip(busy, 'ping')).toBe('PING');
+      busyAnswers++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await closed(idle, 5000)).toBe(true);
+    expect(busy.closed).toBe(false);
+    expect(busyAnswers).toBeGreaterThan(3);
+    expect(await waitFor(() => server.stats.connectionsClosed.idle === 1)).toBe(true);
+    const payload = Buffer.from('last words');
+    expect((await readBytesAfterWrite(busy, payload)).equals(expectedEcho(payload))).toBe(true);
+    busy.destroy();
+  });
+});
+
+async function readBytesAfterWrite(socket: import('node:net').Socket, payload: Buffer): Promise<Buffer> {
+  const reply = readBytes(socket, payload.length);
+  socket.write(payload);
+  return reply;
+}
