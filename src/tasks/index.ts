@@ -5,3 +5,5 @@ export { sleep } from './sleep.js';
 export { TimeoutError, QueueFull, QueueEmpty, PoolFull, NotInTaskError } from './errors.js';
 export { timeout, withTimeout } from './timeout.js';
 export { Event } from './event.js';
+export { joinAll, killAll } from './join-all.js';
+export { spawnLater } from './spawn-later.js';
