@@ -7,3 +7,4 @@ export { timeout, withTimeout } from './timeout.js';
 export { Event } from './event.js';
 export { joinAll, killAll } from './join-all.js';
 export { spawnLater } from './spawn-later.js';
+export { Group } from './group.js';
