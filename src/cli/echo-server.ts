@@ -5,8 +5,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, type Logger } from '../log.js';
+import { MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { StartupError, startEchoServer, type EchoServer } from '../server/index.js';
 import { setFailureReporter } from '../tasks/index.js';
+import { startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/monitor.js';
 import { OptionError, parseDuration, parseInteger } from './duration.js';
 import { VERSION } from './version.js';
 
@@ -30,6 +32,13 @@ function using<T>(parse: (text: string) => T): (text: string) => T {
       throw error;
     }
   };
+}
+
+/** An on/off value from the environment (`ECHO_METRICS=0`) or `--metrics off`. */
+function parseSwitch(text: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  throw new OptionError(`invalid metrics switch '${text}': use on/off, true/false or 1/0`);
 }
 
 function buildProgram(): Command {
@@ -68,6 +77,30 @@ function buildProgram(): Command {
         .argParser(using((t) => parseDuration(t, 'shutdown-timeout'))),
     )
     .addOption(
+      new Option('--metrics-port <port>', 'port for /metrics and /healthz (0 picks a free one)')
+        .env('ECHO_METRICS_PORT')
+        .default(9464)
+        .argParser(using((t) => parseInteger(t, 'metrics-port', 0, 65535))),
+    )
+    .addOption(
+      new Option('--metrics-host <address>', 'address for /metrics and /healthz (default: --host)').env(
+        'ECHO_METRICS_HOST',
+      ),
+    )
+    .addOption(
+      new Option('--metrics [on|off]', 'serve /metrics and /healthz')
+        .env('ECHO_METRICS')
+        .default(true, 'on')
+        .argParser(using(parseSwitch)),
+    )
+    .addOption(new Option('--no-metrics', 'do not serve /metrics and /healthz'))
+    .addOption(
+      new Option('--max-blocking <duration>', 'warn when one task holds the event loop this long (0 = off)')
+        .env('ECHO_MAX_BLOCKING')
+        .default(100, '100ms')
+        .argParser(using((t) => parseDuration(t, 'max-blocking'))),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level').env('ECHO_LOG_LEVEL').default('info').choices(LOG_LEVELS),
     )
     .exitOverride()
@@ -84,6 +117,10 @@ interface CliOptions {
   maxConnections: number;
   idleTimeout: number;
   shutdownTimeout: number;
+  metricsPort: number;
+  metricsHost: string | undefined;
+  metrics: boolean;
+  maxBlocking: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -102,7 +139,7 @@ function parseOptions(argv: string[]): CliOptions {
 }
 
 /** SIGTERM/SIGINT: graceful shutdown, then exit 0. A second SIGINT exits at once. */
-function handleSignals(server: EchoServer, log: Logger): void {
+function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -114,7 +151,10 @@ function handleSignals(server: EchoServer, log: Logger): void {
     }
     stopping = true;
     log.info({ signal }, 'signal received');
-    void server.shutdown().then(() => process.exit(0));
+    void server
+      .shutdown()
+      .then(cleanup)
+      .then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -124,6 +164,19 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const log = createLogger({ name: 'echo-server', level: options.logLevel });
   setFailureReporter((task, error) => log.error({ task: task.name, err: error }, 'task failed'));
+  // The detector starts first, so that it can name every connection's task.
+  let monitor: BlockedLoopMonitor | undefined;
+  if (options.maxBlocking > 0) {
+    const maxBlockingMs = options.maxBlocking;
+    monitor = startBlockedLoopMonitor({
+      maxBlockingMs,
+      onBlocked: ({ taskId, taskName, blockedMs }) =>
+        log.warn(
+          { task: taskId === 0 ? null : (taskName ?? `#${taskId}`), blockedMs, maxBlockingMs },
+          taskId === 0 ? 'event loop blocked outside any task' : 'event loop blocked by a task that did not switch',
+        ),
+    });
+  }
   let server: EchoServer;
   try {
     server = await startEchoServer({
@@ -134,12 +187,33 @@ async function main(): Promise<void> {
       idleTimeoutMs: options.idleTimeout,
       shutdownTimeoutMs: options.shutdownTimeout,
       logger: log,
+      onConnectionTask: monitor && ((task) => monitor.track(task)),
     });
   } catch (error) {
     if (error instanceof StartupError) fail(EXIT_START_FAILED, error.message);
     throw error;
   }
-  handleSignals(server, log);
+  let metrics: MetricsServer | undefined;
+  if (options.metrics) {
+    try {
+      metrics = await startMetricsServer({
+        host: options.metricsHost ?? options.host,
+        port: options.metricsPort,
+        stats: server.stats,
+        isHealthy: () => server.serving,
+        logger: log,
+        version: VERSION,
+      });
+    } catch (error) {
+      if (error instanceof MetricsServerError) fail(EXIT_START_FAILED, error.message);
+      throw error;
+    }
+  }
+  // /healthz answers 503 through the drain; metrics close only once the server has stopped.
+  handleSignals(server, log, async () => {
+    await metrics?.close();
+    await monitor?.stop();
+  });
   log.info(
     {
       host: server.host,
@@ -148,6 +222,8 @@ async function main(): Promise<void> {
       maxConnections: options.maxConnections,
       idleTimeoutMs: options.idleTimeout,
       shutdownTimeoutMs: options.shutdownTimeout,
+      metricsPort: metrics?.port ?? null,
+      maxBlockingMs: options.maxBlocking,
       version: VERSION,
       node: process.version,
     },

@@ -72,7 +72,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   await new Promise<void>((resolve, reject) => {
     server.on('error', (error: NodeJS.ErrnoException) => {
       if (listening) return logger.error({ err: error }, 'metrics server error');
-      reject(new MetricsServerError(`cannot serve metrics on ${host}:${options.port}: ${error.message}`, error.code));
+      const where = `${host.includes(':') ? `[${host}]` : host}:${options.port}`;
+      const reason = REASONS[error.code ?? ''] ?? error.message;
+      reject(new MetricsServerError(`cannot serve metrics on ${where}: ${reason}`, error.code));
     });
     server.listen(options.port, host, () => {
       listening = true;
@@ -96,6 +98,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     },
   };
 }
+
+// Said for a person, with the way out: metrics have their own port.
+const REASONS: Record<string, string> = {
+  EADDRINUSE: 'address already in use (choose another --metrics-port, or --no-metrics)',
+  EADDRNOTAVAIL: 'address not available on this machine (see --metrics-host)',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+};
 
 function reply(response: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   response.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });

@@ -20,6 +20,11 @@ export interface ServerOptions {
   /** How long `shutdown` lets connections finish before it ends them. */
   shutdownTimeoutMs: number;
   logger?: Logger;
+  /**
+   * Called with each connection's task (named `conn <address:port>`), e.g. so that the
+   * blocked-loop detector can name the client whose task held the loop. Once per connection.
+   */
+  onConnectionTask?: (task: Task<void>) => void;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -120,6 +125,7 @@ export class EchoServer {
     const task = spawn(echo, connection);
     task.name = `conn ${connection.remote}`;
     this.tasks.set(connection, task);
+    this.options.onConnectionTask?.(task);
   }
 
   /**

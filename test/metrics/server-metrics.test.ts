@@ -1,0 +1,124 @@
+import type net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMetricsServer } from '../../src/metrics/index.js';
+import { startEchoServer, type EchoServer, type ServerOptions } from '../../src/server/index.js';
+import { createLogger } from '../../src/log.js';
+import { closed, connect, readBytes, waitFor } from '../helpers/clients.js';
+import { get, scrape } from './scrape.js';
+
+// The real server, real clients, the real endpoint: every echo_* number Prometheus would read.
+const logger = createLogger({ name: 'test', level: 'silent' });
+const teardown: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const step of teardown.splice(0).reverse()) await step();
+});
+
+async function serve(options: Partial<ServerOptions>): Promise<{ server: EchoServer; base: string }> {
+  const server = await startEchoServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 0, logger, ...options });
+  teardown.push(() => server.shutdown());
+  const metrics = await startMetricsServer({
+    host: '127.0.0.1',
+    port: 0,
+    stats: server.stats,
+    isHealthy: () => server.serving,
+    logger,
+    version: 'test',
+  });
+  teardown.push(() => metrics.close());
+  return { server, base: `http://127.0.0.1:${metrics.port}` };
+}
+
+/** Sends `text`, waits for its echo: one chunk each way on loopback. */
+async function roundTrip(socket: net.Socket, text: string): Promise<string> {
+  const reply = readBytes(socket, text.length);
+  socket.write(text);
+  return (await reply).toString();
+}
+
+const delta = (after: Map<string, number>, before: Map<string, number>, name: string) =>
+  after.get(name)! - before.get(name)!;
+
+describe('metrics of a real server', () => {
+  it('count connections, bytes, reads and tasks exactly', async () => {
+    const { server, base } = await serve({ maxConnections: 2 });
+    const before = await scrape(base);
+    const [a, b] = [await connect(server.port), await connect(server.port)];
+    b.on('error', () => {});
+    for (let i = 0; i < 10; i++) {
+      expect(await roundTrip(a, 'hello')).toBe('HELLO');
+      expect(await roundTrip(b, 'world')).toBe('WORLD');
+    }
+    const during = await scrape(base);
+    expect(during.get('echo_connections_active')).toBe(2);
+    expect(during.get('echo_tasks_active')! - before.get('echo_tasks_active')!).toBe(2);
+
+    const third = await connect(server.port); // past --max-connections
+    third.on('error', () => {});
+    expect(await closed(third)).toBe(true);
+    b.resetAndDestroy(); // the server's read fails: ECONNRESET
+    expect(await waitFor(() => server.stats.connectionsActive === 1)).toBe(true);
+    a.end();
+    expect(await closed(a)).toBe(true);
+    expect(await waitFor(() => server.stats.connectionsActive === 0)).toBe(true);
+
+    const after = await scrape(base);
+    expect(after.get('echo_connections_active')).toBe(0);
+    expect(after.get('echo_connections_accepted_total')).toBe(2);
+    expect(after.get('echo_connections_rejected_total')).toBe(1);
+    expect(after.get('echo_connections_closed_total{reason="client"}')).toBe(1);
+    expect(after.get('echo_connections_closed_total{reason="error"}')).toBe(1);
+    expect(after.get('echo_connections_closed_total{reason="idle"}')).toBe(0);
+    expect(after.get('echo_connections_closed_total{reason="shutdown"}')).toBe(0);
+    expect(after.get('echo_received_bytes_total')).toBe(100);
+    expect(after.get('echo_sent_bytes_total')).toBe(100);
+    expect(after.get('echo_reads_total')).toBe(20);
+    expect(after.get('echo_backpressure_pauses_total')).toBe(0);
+    expect(after.get('echo_connection_duration_seconds_count')).toBe(2);
+    expect(delta(after, before, 'echo_tasks_spawned_total')).toBe(2); // one per accepted client
+    expect(delta(after, before, 'echo_tasks_active')).toBe(0);
+    expect(delta(after, before, 'echo_tasks_failed_total')).toBe(0);
+  });
+
+  it('count backpressure pauses as the server counts them', async () => {
+    const { server, base } = await serve({});
+    const flood = await connect(server.port);
+    flood.on('error', () => {});
+    flood.pause(); // never reads: the server's writes back up
+    const chunk = Buffer.alloc(64 * 1024, 'flood ');
+    for (let i = 0; i < 256 && server.stats.backpressurePauses === 0; i++) {
+      flood.write(chunk);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await waitFor(() => server.stats.backpressurePauses > 0)).toBe(true);
+    flood.destroy();
+    expect(await waitFor(() => server.stats.connectionsActive === 0)).toBe(true);
+    const samples = await scrape(base);
+    expect(samples.get('echo_backpressure_pauses_total')).toBe(server.stats.backpressurePauses);
+    expect(samples.get('echo_received_bytes_total')).toBe(server.stats.bytesReceived);
+    expect(samples.get('echo_sent_bytes_total')).toBe(server.stats.bytesSent);
+    expect(samples.get('echo_reads_total')).toBe(server.stats.reads);
+    expect(server.stats.bytesReceived).toBeGreaterThan(0);
+  });
+
+  it('count idle and shutdown closes, and report unhealthy once shutdown began', async () => {
+    const { server, base } = await serve({ idleTimeoutMs: 200 });
+    const idle = await connect(server.port);
+    idle.on('error', () => {});
+    expect(await closed(idle)).toBe(true);
+    expect(await waitFor(() => server.stats.connectionsClosed.idle === 1)).toBe(true);
+    const stayer = await connect(server.port);
+    stayer.on('error', () => {});
+    expect(await roundTrip(stayer, 'bye')).toBe('BYE');
+    expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
+
+    await server.shutdown();
+    expect(await closed(stayer)).toBe(true);
+    expect(await get(`${base}/healthz`)).toMatchObject({ status: 503, body: 'shutting down\n' });
+    const samples = await scrape(base);
+    expect(samples.get('echo_connections_closed_total{reason="idle"}')).toBe(1);
+    expect(samples.get('echo_connections_closed_total{reason="shutdown"}')).toBe(1);
+    expect(samples.get('echo_connections_closed_total{reason="client"}')).toBe(0);
+    expect(samples.get('echo_connections_active')).toBe(0);
+    expect(samples.get('echo_connection_duration_seconds_count')).toBe(2);
+  });
+});
