@@ -8,3 +8,4 @@ export { Event } from './event.js';
 export { joinAll, killAll } from './join-all.js';
 export { spawnLater } from './spawn-later.js';
 export { Group } from './group.js';
+export { Pool } from './pool.js';
