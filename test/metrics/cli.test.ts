@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { connect, readBytes, waitFor } from '../helpers/clients.js';
+import { SERVER_CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { get, scrape } from './scrape.js';
+
+// echo-server as users run it (dist/, a child process): the metrics options and their wiring.
+
+const SLOW_WRITE = fileURLToPath(new URL('./fixtures/slow-write.mjs', import.meta.url));
+
+function listening(server: ServerProcess): Record<string, unknown> {
+  return server.logs.find((line) => line.msg === 'listening')!;
+}
+
+function metricsBase(server: ServerProcess): string {
+  return `http://127.0.0.1:${listening(server).metricsPort as number}`;
+}
+
+describe('echo-server metrics options', () => {
+  it('serves /metrics and /healthz, and answers 503 while it drains', async () => {
+    const server = await startServerProcess(['--metrics-port', '0', '--shutdown-timeout', '20s']);
+    const base = metricsBase(server);
+    expect(server.logs.find((l) => l.msg === 'metrics listening')).toMatchObject({ host: '127.0.0.1' });
+    expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
+    expect((await get(`${base}/nope`)).status).toBe(404);
+
+    const client = await connect(server.port);
+    client.on('error', () => {});
+    const reply = readBytes(client, 5);
+    client.write('still');
+    expect((await reply).toString()).toBe('STILL');
+
+    server.child.kill('SIGTERM');
+    expect(await waitFor(() => server.logs.some((l) => l.msg === 'shutdown begun'))).toBe(true);
+    // Draining: unhealthy, yet metrics still answer and show the client still connected.
+    expect(await get(`${base}/healthz`)).toMatchObject({ status: 503, body: 'shutting down\n' });
+    const samples = await scrape(base);
+    expect(samples.get('echo_connections_active')).toBe(1);
+    expect(samples.get('echo_received_bytes_total')).toBe(5);
+
+    client.end();
+    expect(await server.exited).toBe(0);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow(); // closed with the server
+  });
+
+  it('reads the metrics options from the environment', async () => {
+    const server = await startServerProcess([], {
+      env: { ECHO_METRICS_PORT: '0', ECHO_METRICS_HOST: '127.0.0.1', ECHO_MAX_BLOCKING: '250ms' },
+    });
+    expect(listening(server)).toMatchObject({ maxBlockingMs: 250 });
+    expect((await get(`${metricsBase(server)}/healthz`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('serves metrics on --host unless --metrics-host says otherwise', async () => {
+    const server = await startServerProcess(['--host', '127.0.0.2', '--metrics-port', '0']);
+    expect(server.logs.find((l) => l.msg === 'metrics listening')).toMatchObject({ host: '127.0.0.2' });
+    const port = listening(server).metricsPort as number;
+    expect(await get(`http://127.0.0.2:${port}/healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it.each([
+    [['--no-metrics'], {}],
+    [['--metrics', 'off'], {}],
+    [[], { ECHO_METRICS: '0' }],
+    [[], { ECHO_METRICS: 'false' }],
+  ])('serves no metrics with %j %j', async (args, env) => {
+    const server = await startServerProcess(['--metrics-port', '0', ...args], { env });
+    expect(listening(server).metricsPort).toBeNull();
+    expect(server.logs.some((l) => l.msg === 'metrics listening')).toBe(false);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('lets --no-metrics win over ECHO_METRICS=1', async () => {
+    const server = await startServerProcess(['--no-metrics'], { env: { ECHO_METRICS: '1' } });
+    expect(listening(server).metricsPort).toBeNull();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('reports a metrics port in use in one line and exits 1', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = spawnSync(process.execPath, [SERVER_CLI, '--port', '0', '--metrics-port', String(port)], {
+        encoding: 'utf8',
+        timeout: 15_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe(
+        `echo-server: cannot serve metrics on 127.0.0.1:${port}: address already in use (choose another --metrics-port, or --no-metrics)\n`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it.each([
+    [['--max-blocking', 'soon'], /max-blocking/],
+    [['--metrics-port', '65536'], /metrics-port/],
+    [['--metrics', 'maybe'], /metrics switch 'maybe'/],
+  ])('rejects %j with exit 2 in one line', (args, pattern) => {
+    const result = spawnSync(process.execPath, [SERVER_CLI, '--port', '0', ...args], { encoding: 'utf8', timeout: 15_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(pattern);
+  });
+
+  it('warns once, naming the client, when its task blocks the loop, and counts it', async () => {
+    const server = await startServerProcess(['--metrics-port', '0', '--max-blocking', '100ms'], {
+      env: { NODE_OPTIONS: `--import=${SLOW_WRITE}` },
+    });
+    const base = metricsBase(server);
+    const slow = await connect(server.port);
+    const calm = await connect(server.port);
+    const calmReply = readBytes(calm, 4);
+    const slowReply = readBytes(slow, 5);
+    slow.write('stall'); // its echo, STALL, spins in the task's own step
+    calm.write('calm');
+    expect((await slowReply).toString()).toBe('STALL');
+    expect((await calmReply).toString()).toBe('CALM');
+
+    const blocked = () => server.logs.filter((l) => String(l.msg).startsWith('event loop blocked'));
+    expect(await waitFor(() => blocked().length > 0)).toBe(true);
+    const [warning] = blocked();
+    expect(warning).toMatchObject({
+      level: 40,
+      msg: 'event loop blocked by a task that did not switch',
+      task: `conn 127.0.0.1:${slow.localPort}`,
+      maxBlockingMs: 100,
+    });
+    expect(warning!.blockedMs as number).toBeGreaterThanOrEqual(100);
+    expect((await scrape(base)).get('echo_blocked_loop_events_total')).toBe(1);
+    expect(blocked()).toHaveLength(1);
+    slow.destroy();
+    calm.destroy();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+});
