@@ -1,0 +1,46 @@
+import type { TallyCounts, FailureKind } from './tally.js';
+
+/**
+ * What a worker is given at start (its `workerData`). Connection `i` of the run belongs to
+ * worker `i % workers`, so a connect ramp and a message quota spread evenly over workers.
+ */
+export interface WorkerConfig {
+  /** This worker's number, 0-based. */
+  worker: number;
+  workers: number;
+  /** Connections in the whole run. */
+  clients: number;
+  /** An address, resolved once by the main thread. */
+  host: string;
+  port: number;
+  payload: Uint8Array;
+  pipeline: number;
+  /** Messages per second per connection; 0 = unlimited. */
+  rate: number;
+  /** Connections per second over the whole run; 0 = all at once. */
+  connectRate: number;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  /** Messages over the whole run, or undefined to run until stopped. */
+  messages: number | undefined;
+  /** Start measuring at once (message-count runs) instead of on a `measure` message. */
+  measureFromStart: boolean;
+  /** Float64Array backing store; this worker writes slots [worker * SHARED_SLOTS, +SHARED_SLOTS). */
+  counters: SharedArrayBuffer;
+}
+
+/** Main thread to worker. */
+export type MainMessage =
+  /** Warm-up is over: figures count from now. */
+  | { type: 'measure' }
+  /** Stop sending, report, close politely. */
+  | { type: 'stop' };
+
+/** Worker to main thread. */
+export type WorkerMessage =
+  /** Every connection of this worker is established or has failed to be. */
+  | { type: 'ready' }
+  /** No connection of this worker has anything left to do (quota done, or all failed). */
+  | { type: 'done' }
+  /** The answer to `stop`: final counts and the latency histogram, encoded. */
+  | { type: 'result'; counts: TallyCounts; latency: string; notes: Partial<Record<FailureKind, string>> };

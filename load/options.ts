@@ -1,0 +1,131 @@
+import { OptionError, parseDuration, parseInteger } from '../src/cli/duration.js';
+import { LOG_LEVELS } from '../src/log.js';
+import type { LevelWithSilent } from 'pino';
+
+/** What a run needs, validated and typed: the CLI builds it, the runner consumes it. */
+export interface LoadOptions {
+  host: string;
+  port: number;
+  /** Connections to open and hold. */
+  clients: number;
+  /** Worker threads, 1..clients. */
+  workers: number;
+  /** Length of the measured window; unused when `messages` is set. */
+  durationMs: number;
+  /** Total messages over all connections (as autocannon's `--amount`), or undefined to run for `durationMs`. */
+  messages: number | undefined;
+  /** The bytes of one message; the server must echo them upper-cased. */
+  payload: Uint8Array;
+  /** Messages in flight per connection. */
+  pipeline: number;
+  /** Messages per second per connection; 0 = as fast as the echoes come back. */
+  rate: number;
+  /** Connections opened per second over all workers; 0 = all at once. */
+  connectRate: number;
+  /** 0 = wait forever. */
+  connectTimeoutMs: number;
+  /** An echo not complete within this counts as a timeout; 0 = never. */
+  timeoutMs: number;
+  /** Traffic before the measured window, excluded from every figure. */
+  warmupMs: number;
+  json: boolean;
+  progress: boolean;
+  logLevel: LevelWithSilent;
+}
+
+/** Options as commander hands them over: strings, unset when not given. */
+export interface RawOptions {
+  host?: string;
+  port?: string;
+  clients?: string;
+  workers?: string;
+  duration?: string;
+  messages?: string;
+  size?: string;
+  payload?: string;
+  pipeline?: string;
+  rate?: string;
+  connectRate?: string;
+  connectTimeout?: string;
+  timeout?: string;
+  warmup?: string;
+  json?: boolean;
+  progress?: boolean;
+  logLevel?: string;
+}
+
+/** Defaults, shown in `--help` and applied by `parseOptions`. */
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: '8090',
+  clients: '10',
+  duration: '10s',
+  size: '64',
+  pipeline: '1',
+  connectTimeout: '10s',
+  timeout: '10s',
+  logLevel: 'warn',
+} as const;
+
+/** Payloads are cut from the lower-case alphabet, so an echo that is not upper-cased shows. */
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Validates raw command-line values and applies defaults; throws `OptionError` (exit 2) on
+ * anything it cannot use. `cores` is the default worker count.
+ *
+ * @example
+ *   parseOptions({ clients: '500', duration: '5s' }, 2).workers // 2
+ */
+export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
+  const host = (raw.host ?? DEFAULTS.host).trim();
+  if (host === '') throw new OptionError('invalid host: empty');
+  const clients = parseInteger(raw.clients ?? DEFAULTS.clients, 'clients', 1, 1_000_000);
+  // More workers than connections would leave threads with nothing to do.
+  const workers = Math.min(raw.workers === undefined ? cores : parseInteger(raw.workers, 'workers', 1, 1024), clients);
+  if (raw.duration !== undefined && raw.messages !== undefined) {
+    throw new OptionError('use either --duration or --messages, not both');
+  }
+  const messages = raw.messages === undefined ? undefined : parseInteger(raw.messages, 'messages', 1);
+  const warmupMs = raw.warmup === undefined ? 0 : parseDuration(raw.warmup, 'warmup');
+  if (messages !== undefined && warmupMs > 0) {
+    // An exact message count cannot also leave some messages out of the figures.
+    throw new OptionError('--warmup cannot be combined with --messages (every message counts)');
+  }
+  const durationMs = parseDuration(raw.duration ?? DEFAULTS.duration, 'duration');
+  if (durationMs <= 0) throw new OptionError(`invalid duration '${raw.duration}': must be more than 0`);
+  if (raw.size !== undefined && raw.payload !== undefined) {
+    throw new OptionError('use either --size or --payload, not both');
+  }
+  const payload = raw.payload === undefined ? alphabetPayload(parseInteger(raw.size ?? DEFAULTS.size, 'size', 1, 16 * 1024 * 1024)) : Buffer.from(raw.payload, 'utf8');
+  if (payload.length === 0) throw new OptionError('invalid payload: empty');
+  const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new OptionError(`invalid log-level '${logLevel}': use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    host,
+    port: parseInteger(raw.port ?? DEFAULTS.port, 'port', 1, 65_535),
+    clients,
+    workers,
+    durationMs,
+    messages,
+    payload,
+    pipeline: parseInteger(raw.pipeline ?? DEFAULTS.pipeline, 'pipeline', 1, 65_536),
+    rate: raw.rate === undefined ? 0 : parseInteger(raw.rate, 'rate', 1, 10_000_000),
+    connectRate: raw.connectRate === undefined ? 0 : parseInteger(raw.connectRate, 'connect-rate', 1, 10_000_000),
+    connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connect-timeout'),
+    timeoutMs: parseDuration(raw.timeout ?? DEFAULTS.timeout, 'timeout'),
+    warmupMs,
+    json: raw.json === true,
+    progress: raw.progress !== false,
+    logLevel: logLevel as LevelWithSilent,
+  };
+}
+
+/** `size` bytes of `abc...zabc...`: lower-case, so the echo must differ from what was sent. */
+export function alphabetPayload(size: number): Buffer {
+  const payload = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) payload[i] = ALPHABET.charCodeAt(i % ALPHABET.length);
+  return payload;
+}

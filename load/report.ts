@@ -1,0 +1,73 @@
+import { formatBytes, formatCount, formatMs, formatSeconds } from './format.js';
+import type { Distribution, LoadResult } from './result.js';
+import { renderTable } from './table.js';
+import type { FailureKind } from './tally.js';
+
+const FAILURE_LABELS: Record<FailureKind, string> = {
+  refused: 'refused',
+  reset: 'reset',
+  timeout: 'timeout',
+  mismatch: 'mismatch',
+  error: 'other error',
+};
+
+/**
+ * The human report: a pure function from a result to text (stdout). Every figure in it is
+ * also in the `--json` result, under the key named in the comments.
+ *
+ * @example
+ *   process.stdout.write(formatReport(result));
+ */
+export function formatReport(result: LoadResult): string {
+  const lines: string[] = [];
+  const rate = result.rate > 0 ? `, ${formatCount(result.rate)} msg/s per connection` : '';
+  lines.push(
+    `echo-load: ${formatCount(result.connections)} connections to ${result.host}:${result.port} ` +
+      `over ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${formatBytes(result.size)} messages, ` +
+      `pipeline ${result.pipelining}${rate}`,
+    '',
+  );
+  const latency = result.latency;
+  lines.push(
+    renderTable([
+      ['Stat', '50%', '90%', '99%', '99.9%', 'Avg', 'Stdev', 'Max'],
+      ['Latency', ...(['p50', 'p90', 'p99', 'p99_9', 'average', 'stddev', 'max'] as const).map((key) => formatMs(latency[key] ?? 0))],
+    ]),
+    '',
+  );
+  const rateRow = (label: string, stats: Distribution, format: (value: number) => string) => [
+    label,
+    ...(['p2_5', 'p50', 'p97_5', 'average', 'stddev', 'min', 'max'] as const).map((key) => format(stats[key] ?? 0)),
+  ];
+  lines.push(
+    renderTable([
+      ['Stat', '2.5%', '50%', '97.5%', 'Avg', 'Stdev', 'Min', 'Max'],
+      rateRow('Msg/Sec', result.requests, formatCount),
+      rateRow('Bytes/Sec', result.throughput, formatBytes),
+    ]),
+    '',
+    `Msg/Bytes counts sampled once per second; # of samples: ${result.samples}. Latency from ` +
+      (result.rate > 0 ? 'the intended send time (corrected for coordinated omission).' : 'the send time.'),
+    '',
+    `${formatCount(result.requests.total ?? 0)} messages echoed in ${formatSeconds(result.duration)}, ` +
+      `${formatBytes(result.throughput.total ?? 0)} read, every byte checked`,
+    `${formatCount(result.held)} of ${formatCount(result.connections)} connections held`,
+  );
+  if (result.errors === 0) {
+    lines.push('0 errors');
+  } else {
+    const other = result.errors - result.refused - result.resets - result.timeouts - result.mismatches;
+    lines.push(
+      `${formatCount(result.errors)} errors: ${formatCount(result.refused)} refused, ${formatCount(result.resets)} resets, ` +
+        `${formatCount(result.timeouts)} timeouts, ${formatCount(result.mismatches)} mismatches` +
+        (other > 0 ? `, ${formatCount(other)} other` : ''),
+    );
+    for (const [kind, note] of Object.entries(result.failures)) {
+      lines.push(`  first ${FAILURE_LABELS[kind as FailureKind]}: ${note}`);
+    }
+  }
+  if (result.interrupted) {
+    lines.push(`interrupted: the figures cover the ${formatSeconds(result.duration)} measured before the stop`);
+  }
+  return lines.join('\n') + '\n';
+}

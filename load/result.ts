@@ -1,0 +1,135 @@
+import { mergeHistograms, PERCENTILES, percentileKey, summarizeHistogram } from './histogram.js';
+import type { LoadOptions } from './options.js';
+import type { Sample } from './sampler.js';
+import type { FailureKind, TallyCounts } from './tally.js';
+
+/** What one worker reports at the end (the `result` message without its tag). */
+export interface WorkerResult {
+  counts: TallyCounts;
+  latency: string;
+  notes: Partial<Record<FailureKind, string>>;
+}
+
+/** autocannon's statistics object: `average`, `mean`, `stddev`, `min`, `max`, `p0_001` ... `p99_999`. */
+export type Distribution = Record<string, number>;
+
+/**
+ * A run's result, shaped like autocannon's so that tools reading its JSON read this too:
+ * `latency` (ms), `requests` (messages per second; `total` messages, `sent`), `throughput`
+ * (bytes per second; `total` bytes), `duration` (s), and the failure counts.
+ */
+export interface LoadResult {
+  host: string;
+  port: number;
+  /** Connections asked for (autocannon's meaning). */
+  connections: number;
+  /** Connections established at some point, and still healthy at the end. */
+  connected: number;
+  held: number;
+  workers: number;
+  pipelining: number;
+  /** Messages/s per connection asked for; 0 = unlimited. */
+  rate: number;
+  /** Bytes per message. */
+  size: number;
+  /** Seconds measured. */
+  duration: number;
+  /** Full one-second samples behind the spread of `requests` and `throughput`. */
+  samples: number;
+  sampleInt: number;
+  start: string;
+  finish: string;
+  /** refused + resets + timeouts + mismatches + other errors. */
+  errors: number;
+  refused: number;
+  resets: number;
+  timeouts: number;
+  mismatches: number;
+  /** Stopped early (SIGINT): the figures cover what was measured until then. */
+  interrupted: boolean;
+  latency: Distribution;
+  requests: Distribution;
+  throughput: Distribution;
+  /** The first failure of each kind, in words. */
+  failures: Partial<Record<FailureKind, string>>;
+}
+
+export interface ResultInput {
+  options: LoadOptions;
+  workers: readonly WorkerResult[];
+  samples: readonly Sample[];
+  durationMs: number;
+  start: Date;
+  finish: Date;
+  interrupted: boolean;
+}
+
+/** Merges the workers' reports into one result. */
+export function buildResult(input: ResultInput): LoadResult {
+  const { options, workers } = input;
+  const sum = (key: keyof TallyCounts) => workers.reduce((total, worker) => total + worker.counts[key], 0);
+  const failures: Partial<Record<FailureKind, string>> = {};
+  for (const worker of workers) {
+    for (const [kind, note] of Object.entries(worker.notes)) failures[kind as FailureKind] ??= note;
+  }
+  const seconds = input.durationMs / 1000;
+  const histogram = mergeHistograms(workers.map((worker) => worker.latency));
+  const messages = sum('messages');
+  const bytes = sum('bytes');
+  const refused = sum('refused');
+  const resets = sum('resets');
+  const timeouts = sum('timeouts');
+  const mismatches = sum('mismatches');
+  return {
+    host: options.host,
+    port: options.port,
+    connections: options.clients,
+    connected: sum('connected'),
+    held: sum('held'),
+    workers: options.workers,
+    pipelining: options.pipeline,
+    rate: options.rate,
+    size: options.payload.length,
+    duration: Math.round(seconds * 1000) / 1000,
+    samples: input.samples.length,
+    sampleInt: 1000,
+    start: input.start.toISOString(),
+    finish: input.finish.toISOString(),
+    errors: refused + resets + timeouts + mismatches + sum('otherErrors'),
+    refused,
+    resets,
+    timeouts,
+    mismatches,
+    interrupted: input.interrupted,
+    latency: { ...summarizeHistogram(histogram, 1000), totalCount: histogram.totalCount },
+    requests: { ...describeRates(input.samples.map((s) => s.messages), messages, seconds), total: messages, sent: sum('sent') },
+    throughput: { ...describeRates(input.samples.map((s) => s.bytes), bytes, seconds), total: bytes },
+    failures,
+  };
+}
+
+/**
+ * Statistics of per-second samples. `average` (and `mean`) is the exact rate, total/duration;
+ * the spread (stddev, min, max, percentiles) comes from the full-second samples. A run shorter
+ * than a second has no samples: its one rate stands in for them.
+ */
+export function describeRates(samples: readonly number[], total: number, seconds: number): Distribution {
+  const average = seconds > 0 ? Math.round((total / seconds) * 100) / 100 : 0;
+  const values = [...(samples.length > 0 ? samples : seconds > 0 ? [average] : [])].sort((a, b) => a - b);
+  const n = values.length;
+  const mean = n === 0 ? 0 : values.reduce((a, b) => a + b, 0) / n;
+  const variance = n === 0 ? 0 : values.reduce((acc, v) => acc + (v - mean) ** 2, 0) / n;
+  const result: Distribution = {
+    average,
+    mean: average,
+    stddev: Math.round(Math.sqrt(variance) * 100) / 100,
+    min: n === 0 ? 0 : values[0]!,
+    max: n === 0 ? 0 : values[n - 1]!,
+  };
+  for (const percentile of PERCENTILES) {
+    // Nearest rank: the smallest sample with at least `percentile`% of samples at or below it.
+    const rank = Math.min(n - 1, Math.max(0, Math.ceil((percentile / 100) * n) - 1));
+    result[percentileKey(percentile)] = n === 0 ? 0 : values[rank]!;
+  }
+  return result;
+}
