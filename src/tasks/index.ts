@@ -9,3 +9,4 @@ export { joinAll, killAll } from './join-all.js';
 export { spawnLater } from './spawn-later.js';
 export { Group } from './group.js';
 export { Pool } from './pool.js';
+export { Queue } from './queue.js';
