@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: the packaged experience without containers. Starts echo-server on a free
+ * loopback port, drives it with `echo-load --clients 500` for a few seconds (the load report
+ * goes to stdout), then stops the server with SIGTERM and checks that it shut down cleanly.
+ * Exits 0 only if the load run and the shutdown both succeeded; 130 after Ctrl-C.
+ *
+ *   npm run demo                              # 500 clients for 5 s
+ *   node dist/load/demo.js --duration 1s      # after `npm run build`
+ *
+ * The demo's own lines go to stderr, so stdout carries only echo-load's report.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { OptionError, parseDuration, parseInteger } from '../src/cli/duration.js';
+
+const SERVER_CLI = fileURLToPath(new URL('../src/cli/echo-server.js', import.meta.url));
+const LOAD_CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+const HOST = '127.0.0.1';
+/** Bounds on every wait, so a hung child can never hang the demo. */
+const START_TIMEOUT_MS = 15_000;
+const SERVER_SHUTDOWN = '5s';
+const EXIT_GRACE_MS = 15_000;
+const EXIT_INTERRUPTED = 130;
+const LOG_TAIL_LINES = 20;
+
+interface Child {
+  process: ChildProcess;
+  /** The exit code, or the signal's name when a signal ended it. */
+  exited: Promise<number | NodeJS.Signals>;
+}
+
+const running = new Set<ChildProcess>();
+
+function say(line: string): void {
+  process.stderr.write(`demo: ${line}\n`);
+}
+
+/** Each child gets its own process group (`detached`), so Ctrl-C reaches only the demo, which
+ * then stops the children in order: the load first (it prints its partial report), then the server. */
+function startChild(script: string, args: string[], stdout: 'pipe' | 'inherit'): Child {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', stdout, 'inherit'], detached: true });
+  running.add(child);
+  const exited = new Promise<number | NodeJS.Signals>((resolve) => {
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? 'SIGKILL');
+    });
+  });
+  return { process: child, exited };
+}
+
+/** Resolves with the child's exit, or undefined if it is still running after `ms`. */
+async function exitWithin(child: Child, ms: number): Promise<number | NodeJS.Signals | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([child.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Starts echo-server on port 0 and learns the port from its `listening` log line (JSON). */
+async function startServer(): Promise<{ child: Child; port: number; metricsPort: unknown; logTail: string[] }> {
+  // Port 0 for both listeners: the demo never collides with a server already running.
+  const args = ['--host', HOST, '--port', '0', '--metrics-port', '0', '--shutdown-timeout', SERVER_SHUTDOWN];
+  const child = startChild(SERVER_CLI, args, 'pipe');
+  // The server's log stays off the screen unless something goes wrong; reading it on also
+  // keeps the pipe drained, since pino writes synchronously.
+  const logTail: string[] = [];
+  const lines = createInterface({ input: child.process.stdout! });
+  const listening = new Promise<Record<string, unknown>>((resolve) => {
+    lines.on('line', (line) => {
+      if (logTail.push(line) > LOG_TAIL_LINES) logTail.shift();
+      const entry = parseJson(line);
+      if (entry?.msg === 'listening' && typeof entry.port === 'number') resolve(entry);
+    });
+  });
+  const outcome = await Promise.race([listening, exitWithin(child, START_TIMEOUT_MS).then((exit) => ({ exit }))]);
+  if (!('exit' in outcome)) return { child, port: outcome.port as number, metricsPort: outcome.metricsPort, logTail };
+  child.process.kill('SIGKILL');
+  throw new Error(
+    outcome.exit === undefined
+      ? `echo-server did not report 'listening' within ${START_TIMEOUT_MS / 1000} s`
+      : `echo-server exited (${outcome.exit}) before listening`,
+  );
+}
+
+function parseJson(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGTERM, then the exit within the grace period; SIGKILL if it never comes. */
+async function stop(child: Child, signal: NodeJS.Signals, graceMs: number): Promise<number | NodeJS.Signals | 'hung'> {
+  child.process.kill(signal);
+  const exit = await exitWithin(child, graceMs);
+  if (exit !== undefined) return exit;
+  child.process.kill('SIGKILL');
+  await child.exited;
+  return 'hung';
+}
+
+async function demo(clients: number, duration: string): Promise<number> {
+  let interrupted = false;
+  let load: Child | undefined;
+  const interrupt = () => {
+    if (interrupted) return;
+    interrupted = true;
+    say('interrupted: stopping echo-load, then echo-server');
+    load?.process.kill('SIGINT');
+  };
+  process.on('SIGINT', interrupt).on('SIGTERM', interrupt);
+
+  const server = await startServer();
+  say(`echo-server listening on ${HOST}:${server.port} (pid ${server.child.process.pid})`);
+  if (typeof server.metricsPort === 'number') say(`its metrics, while it runs: http://${HOST}:${server.metricsPort}/metrics`);
+  let loadExit: number | NodeJS.Signals | 'hung' | undefined;
+  if (!interrupted) {
+    say(`echo-load --clients ${clients} --duration ${duration}`);
+    const args = ['--host', HOST, '--port', String(server.port), '--clients', String(clients), '--duration', duration];
+    load = startChild(LOAD_CLI, args, 'inherit');
+    loadExit = await exitWithin(load, parseDuration(duration) + 60_000);
+    if (loadExit === undefined) loadExit = await stop(load, 'SIGINT', EXIT_GRACE_MS);
+  }
+
+  const serverExit = await stop(server.child, 'SIGTERM', parseDuration(SERVER_SHUTDOWN) + EXIT_GRACE_MS);
+  if (serverExit === 0) say('echo-server shut down cleanly (exit 0)');
+  else {
+    const why = serverExit === 'hung' ? 'still running after SIGTERM, killed' : `exit ${serverExit}`;
+    say(`echo-server did not shut down cleanly: ${why}; its last log lines:`);
+    for (const line of server.logTail) process.stderr.write(`  ${line}\n`);
+  }
+  if (loadExit !== undefined && loadExit !== 0) say(`echo-load failed: exit ${loadExit === 'hung' ? 'hung, killed' : loadExit}`);
+  if (interrupted) return EXIT_INTERRUPTED;
+  return loadExit === 0 && serverExit === 0 ? 0 : 1;
+}
+
+function using<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw error instanceof OptionError ? new InvalidArgumentError(error.message) : error;
+    }
+  };
+}
+
+/** Checked here, passed on as written: echo-load parses the same syntax. */
+function checkedDuration(text: string): string {
+  parseDuration(text, 'duration');
+  return text;
+}
+
+const program = new Command('echo-demo')
+  .description('Starts echo-server, runs echo-load against it, prints the report, shuts the server down.')
+  .addOption(
+    new Option('--clients <n>', 'concurrent connections')
+      .default(500)
+      .argParser(using((text) => parseInteger(text, 'clients', 1))),
+  )
+  .addOption(
+    new Option('--duration <duration>', 'how long echo-load runs (e.g. 5s)')
+      .default('5s')
+      .argParser(using(checkedDuration)),
+  )
+  .exitOverride();
+try {
+  program.parse(process.argv);
+} catch (error) {
+  process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
+}
+const options = program.opts<{ clients: number; duration: string }>();
+
+// Children never outlive the demo, whatever ends it.
+process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
+demo(options.clients, options.duration).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    say(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

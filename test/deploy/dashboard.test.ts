@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DATASOURCE_FILE, dashboardQueries, metricNames, readDashboard } from './dashboard.js';
+import { ROOT } from './tools.js';
+
+const dashboard = readDashboard();
+const datasource = readFileSync(DATASOURCE_FILE, 'utf8');
+
+describe('the provisioned Grafana dashboard', () => {
+  it('queries the provisioned Prometheus data source, by its fixed uid, in every panel and target', () => {
+    const uid = /^\s+uid: (\S+)$/m.exec(datasource)?.[1];
+    expect(uid).toBe('prometheus');
+    expect(datasource).toMatch(/^\s+url: http:\/\/prometheus:9090$/m);
+    for (const panel of dashboard.panels) {
+      expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid });
+      expect(panel.targets.length, panel.title).toBeGreaterThan(0);
+      for (const target of panel.targets) expect(target.datasource, panel.title).toEqual({ type: 'prometheus', uid });
+      const refIds = panel.targets.map((target) => target.refId);
+      expect(new Set(refIds).size, panel.title).toBe(refIds.length);
+    }
+  });
+
+  it('lays out panels with unique ids on the 24-column grid without overlaps', () => {
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Set<string>();
+    for (const { title, gridPos } of dashboard.panels) {
+      expect(gridPos.x + gridPos.w, title).toBeLessThanOrEqual(24);
+      for (let x = gridPos.x; x < gridPos.x + gridPos.w; x++) {
+        for (let y = gridPos.y; y < gridPos.y + gridPos.h; y++) {
+          expect(cells.has(`${x},${y}`), `${title} overlaps at ${x},${y}`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+      }
+    }
+  });
+
+  it('shows connections, messages and bytes per second, duration quantiles, loop lag, blocked-loop events and memory', () => {
+    const used = new Set(dashboardQueries().flatMap(({ expr }) => metricNames(expr)));
+    for (const metric of [
+      'echo_connections_active',
+      'echo_reads_total',
+      'echo_received_bytes_total',
+      'echo_sent_bytes_total',
+      'echo_connection_duration_seconds_bucket',
+      'nodejs_eventloop_lag_p99_seconds',
+      'echo_blocked_loop_events_total',
+      'process_resident_memory_bytes',
+    ]) {
+      expect(used.has(metric), metric).toBe(true);
+    }
+    const quantiles = dashboardQueries().filter(({ expr }) => expr.startsWith('histogram_quantile('));
+    expect(quantiles.map(({ expr }) => /^histogram_quantile\(([\d.]+),/.exec(expr)?.[1])).toEqual(['0.5', '0.9', '0.99']);
+  });
+
+  it('is loaded by the dashboard provider from where Compose mounts it, and is Grafana\'s home page', () => {
+    const provider = readFileSync(join(ROOT, 'deploy', 'grafana', 'provisioning', 'dashboards', 'echo.yml'), 'utf8');
+    expect(provider).toMatch(/^\s+path: \/etc\/grafana\/dashboards$/m);
+    const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    expect(compose).toContain('- ./deploy/grafana/dashboards:/etc/grafana/dashboards:ro');
+    expect(compose).toContain('GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: /etc/grafana/dashboards/echo.json');
+  });
+});

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, run } from './tools.js';
+
+const DEMO = join(ROOT, 'dist', 'load', 'demo.js');
+
+function demo(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return run(process.execPath, [DEMO, ...args], { env: { ...process.env, ...env }, timeoutMs: 90_000 });
+}
+
+describe('npm run demo (dist/load/demo.js)', () => {
+  it('runs echo-load with 500 clients against a fresh echo-server, prints the report and shuts down cleanly', async () => {
+    const result = await demo(['--duration', '1s']);
+    expect(result.stderr).toMatch(/^demo: echo-server listening on 127\.0\.0\.1:\d+ \(pid \d+\)$/m);
+    expect(result.stderr).toMatch(/^demo: its metrics, while it runs: http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
+    expect(result.stderr).toContain('demo: echo-load --clients 500 --duration 1s\n');
+    expect(result.stderr).toContain('demo: echo-server shut down cleanly (exit 0)\n');
+    expect(result.stdout).toMatch(/p99/);
+    expect(result.code, result.stderr).toBe(0);
+  }, 90_000);
+
+  it('exits non-zero when the load run reports errors, and still shuts the server down', async () => {
+    // The server inherits the environment: past 10 connections it closes the rest at once.
+    const result = await demo(['--duration', '1s', '--clients', '50'], { ECHO_MAX_CONNECTIONS: '10' });
+    expect(result.stderr).toMatch(/^demo: echo-load failed: exit [1-9]\d*$/m);
+    expect(result.stderr).toContain('demo: echo-server shut down cleanly (exit 0)\n');
+    expect(result.code).toBe(1);
+  }, 90_000);
+
+  it('rejects a bad option with one line and exit code 2', async () => {
+    const result = await demo(['--duration', 'soon']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain("'soon'");
+  });
+});
