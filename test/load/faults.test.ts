@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { runLoad, runLoadJson } from './support/cli.js';
+import { corruptingEcho, dribblingEcho, plainEcho, resettingEcho, startFakeServer, unusedPort } from './support/servers.js';
+
+describe('echo-load against faulty servers', () => {
+  it('counts an echo that is not upper-cased as a mismatch, once per connection', async () => {
+    const { port } = await startFakeServer(plainEcho);
+    const { code, result } = await runLoadJson(['--port', String(port), '--clients', '5', '--duration', '5s']);
+    expect(code).toBe(1);
+    expect(result.mismatches).toBe(5);
+    expect(result.errors).toBe(5);
+    expect(result.held).toBe(0);
+    expect(result.requests.total).toBe(0);
+    expect(result.failures.mismatch).toMatch(/byte 0: expected 0x41 'A', got 0x61 'a'/);
+  });
+
+  it('catches a server that corrupts a byte now and then', async () => {
+    const { port } = await startFakeServer(corruptingEcho(5000));
+    const args = ['--port', String(port), '--clients', '4', '--messages', '2000'];
+    const { code, result } = await runLoadJson(args);
+    const { stdout } = await runLoad(args);
+    expect(code).toBe(1);
+    expect(result.mismatches).toBeGreaterThanOrEqual(1);
+    expect(result.mismatches).toBeLessThanOrEqual(4);
+    expect(result.errors).toBe(result.mismatches);
+    expect(result.requests.total).toBeLessThan(2000);
+    expect(result.failures.mismatch).toMatch(/^connection \d+, byte \d+: expected 0x[0-9a-f]{2} '.', got 0x[0-9a-f]{2}/);
+    expect(stdout).toMatch(/errors: 0 refused, 0 resets, 0 timeouts, [1-4] mismatches/);
+    expect(stdout).toMatch(/first mismatch: connection \d+, byte \d+/);
+  });
+
+  it('reassembles echoes that arrive split and joined anywhere', async () => {
+    const { port } = await startFakeServer(dribblingEcho());
+    const { code, result } = await runLoadJson(['--port', String(port), '--clients', '3', '--messages', '300', '--size', '50', '--pipeline', '4']);
+    expect(result.errors).toBe(0);
+    expect(code).toBe(0);
+    expect(result.requests.total).toBe(300);
+    expect(result.throughput.total).toBe(15_000);
+  });
+
+  it('reports connections the server resets', async () => {
+    const { port } = await startFakeServer(resettingEcho(640));
+    const args = ['--port', String(port), '--clients', '6', '--duration', '10s'];
+    const { code, result } = await runLoadJson(args);
+    const { stdout } = await runLoad(args);
+    expect(code).toBe(1);
+    expect(result.resets).toBe(6);
+    expect(result.errors).toBe(6);
+    expect(result.held).toBe(0);
+    expect(result.connected).toBe(6);
+    expect(stdout).toMatch(/^6 errors: 0 refused, 6 resets, 0 timeouts, 0 mismatches$/m);
+    expect(stdout).toMatch(/^0 of 6 connections held$/m);
+  });
+
+  it('counts an echo that never comes as a timeout', async () => {
+    const { port } = await startFakeServer(() => {});
+    const { code, result } = await runLoadJson(['--port', String(port), '--clients', '3', '--duration', '10s', '--timeout', '300ms']);
+    expect(code).toBe(1);
+    expect(result.timeouts).toBe(3);
+    expect(result.errors).toBe(3);
+    expect(result.failures.timeout).toMatch(/no echo within 300 ms/);
+  });
+
+  it('says in one line that nothing listens, without a stack trace', async () => {
+    const port = await unusedPort();
+    const { code, stdout, stderr } = await runLoad(['--port', String(port), '--clients', '3']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`echo-load: cannot connect to 127.0.0.1:${port}: connection refused (is the server running?)\n`);
+  });
+});

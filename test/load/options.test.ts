@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { OptionError } from '../../src/cli/duration.js';
+import { parseOptions } from '../../load/options.js';
+import { runLoad } from './support/cli.js';
+
+describe('echo-load options', () => {
+  it('applies the defaults', () => {
+    const options = parseOptions({}, 2);
+    expect(options).toMatchObject({ host: '127.0.0.1', port: 8090, clients: 10, workers: 2, durationMs: 10_000, pipeline: 1, rate: 0 });
+    expect(options.messages).toBeUndefined();
+    expect(Buffer.from(options.payload).toString()).toBe('abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl');
+  });
+
+  it('never uses more workers than clients', () => {
+    expect(parseOptions({ clients: '3', workers: '8' }, 2).workers).toBe(3);
+    expect(parseOptions({ clients: '1' }, 4).workers).toBe(1);
+  });
+
+  it('reads durations with units and a payload as text', () => {
+    const options = parseOptions({ duration: '1m', warmup: '500ms', timeout: '5s', payload: 'héllo' }, 1);
+    expect([options.durationMs, options.warmupMs, options.timeoutMs]).toEqual([60_000, 500, 5000]);
+    expect(Buffer.from(options.payload)).toEqual(Buffer.from('héllo'));
+  });
+
+  it.each([
+    [{ clients: '0' }, /clients/],
+    [{ duration: '5 parsecs' }, /duration/],
+    [{ duration: '0s' }, /duration/],
+    [{ duration: '1s', messages: '10' }, /either --duration or --messages/],
+    [{ messages: '10', warmup: '1s' }, /--warmup cannot be combined with --messages/],
+    [{ size: '10', payload: 'x' }, /either --size or --payload/],
+    [{ payload: '' }, /payload/],
+    [{ port: '70000' }, /port/],
+    [{ pipeline: '0' }, /pipeline/],
+    [{ logLevel: 'loud' }, /log-level/],
+  ])('rejects %j with an OptionError', (raw, pattern) => {
+    expect(() => parseOptions(raw, 2)).toThrow(OptionError);
+    expect(() => parseOptions(raw, 2)).toThrow(pattern);
+  });
+
+  it.each([
+    [['--clients', 'many'], /^echo-load: .*clients.*'many'/],
+    [['--duration', '10x'], /^echo-load: .*duration.*'10x'/],
+    [['--frobnicate'], /^echo-load: unknown option '--frobnicate'$/],
+  ])('exits 2 with one line for %j', async (args, pattern) => {
+    const { code, stdout, stderr } = await runLoad(args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr.trimEnd()).toMatch(pattern);
+  });
+
+  it('documents what --messages counts in --help', async () => {
+    const { code, stdout } = await runLoad(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/--messages <n>\s+run until N messages in total/);
+    expect(stdout).toContain('130 interrupted');
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { formatMs } from '../../load/format.js';
+import { formatReport } from '../../load/report.js';
+import { runLoad, runLoadJson } from './support/cli.js';
+import { startMeasuringRelay, startRealServer } from './support/servers.js';
+
+/** Every percentile is at least the one before it, and none exceeds the maximum. */
+function expectOrderedLatency(latency: Record<string, number>) {
+  const keys = ['min', 'p50', 'p90', 'p99', 'p99_9', 'max'];
+  const values = keys.map((key) => latency[key]!);
+  expect(values.every((value) => Number.isFinite(value))).toBe(true);
+  expect(values).toEqual([...values].sort((a, b) => a - b));
+}
+
+describe('echo-load against the real echo server', () => {
+  it('holds 500 connections for a few seconds with zero errors and sensible figures', async () => {
+    const { port } = await startRealServer();
+    const { code, result, stderr } = await runLoadJson(['--port', String(port), '--clients', '500', '--workers', '2', '--duration', '3s']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(result.connections).toBe(500);
+    expect(result.connected).toBe(500);
+    expect(result.held).toBe(500);
+    expect([result.errors, result.refused, result.resets, result.timeouts, result.mismatches]).toEqual([0, 0, 0, 0, 0]);
+    expect(result.duration).toBeGreaterThanOrEqual(3);
+    expect(result.samples).toBeGreaterThanOrEqual(2);
+    // Every connection carried traffic; every echoed message was 64 checked bytes.
+    expect(result.requests.total).toBeGreaterThan(500);
+    expect(result.throughput.total).toBe(result.requests.total! * 64);
+    expect(result.latency.totalCount).toBe(result.requests.total);
+    // Sent = echoed + at most one in flight per connection when the run stopped.
+    expect(result.requests.sent! - result.requests.total!).toBeGreaterThanOrEqual(0);
+    expect(result.requests.sent! - result.requests.total!).toBeLessThanOrEqual(500);
+    // The average is the exact rate: total over the measured time (which JSON rounds to 1 ms).
+    expect(Math.abs(result.requests.average! * result.duration - result.requests.total!)).toBeLessThan(result.requests.average! * 0.001);
+    expect(result.latency.min).toBeGreaterThan(0);
+    expectOrderedLatency(result.latency);
+    expect(result.requests.min).toBeLessThanOrEqual(result.requests.max!);
+  });
+
+  it('sends exactly --messages messages in total, spread over the connections', async () => {
+    const { port } = await startRealServer();
+    const { code, result } = await runLoadJson(['--port', String(port), '--clients', '7', '--messages', '1000', '--size', '100']);
+    expect(code).toBe(0);
+    expect(result.requests.total).toBe(1000);
+    expect(result.requests.sent).toBe(1000);
+    expect(result.latency.totalCount).toBe(1000);
+    expect(result.throughput.total).toBe(100_000);
+    expect(result.held).toBe(7);
+    expect(result.errors).toBe(0);
+  });
+
+  it('keeps one message in flight per connection without --pipeline', async () => {
+    const { port } = await startRealServer();
+    const relay = await startMeasuringRelay(port);
+    const { code, result } = await runLoadJson(['--port', String(relay.port), '--clients', '4', '--messages', '400']);
+    expect(code).toBe(0);
+    expect(result.requests.total).toBe(400);
+    expect(relay.maxOutstanding()).toBe(64);
+  });
+
+  it('pipelines up to --pipeline messages per connection, and no more', async () => {
+    const { port } = await startRealServer();
+    const relay = await startMeasuringRelay(port);
+    const { code, result } = await runLoadJson(['--port', String(relay.port), '--clients', '4', '--messages', '4000', '--pipeline', '8']);
+    expect(code).toBe(0);
+    expect(result.requests.total).toBe(4000);
+    expect(result.pipelining).toBe(8);
+    expect(relay.maxOutstanding()).toBeGreaterThan(64);
+    expect(relay.maxOutstanding()).toBeLessThanOrEqual(8 * 64);
+  });
+
+  it('sends at the asked --rate, never faster', async () => {
+    const { port } = await startRealServer();
+    // 2 connections x 20 messages at 20/s: the last message is due 19 intervals (0.95 s) after the first.
+    const { code, result } = await runLoadJson(['--port', String(port), '--clients', '2', '--messages', '40', '--rate', '20']);
+    expect(code).toBe(0);
+    expect(result.rate).toBe(20);
+    expect(result.requests.total).toBe(40);
+    expect(result.duration).toBeGreaterThanOrEqual(0.95);
+    expect(result.requests.average).toBeLessThanOrEqual(40 / 0.95);
+    // Close to the asked 40 messages/s overall (loose: the machine is shared).
+    expect(result.requests.average).toBeGreaterThan(20);
+  });
+
+  it('prints a human report that agrees with --json', async () => {
+    const { port } = await startRealServer();
+    const args = ['--port', String(port), '--clients', '25', '--messages', '5000', '--size', '32'];
+    const human = await runLoad(args);
+    const json = await runLoadJson(args);
+    expect(human.code).toBe(0);
+    expect(json.code).toBe(0);
+    const result = json.result;
+    // What does not depend on timing is identical between the two runs...
+    expect(human.stdout).toContain('echo-load: 25 connections to 127.0.0.1:');
+    expect(human.stdout).toContain('5,000 messages echoed in ');
+    expect(human.stdout).toContain('160 kB read');
+    expect(human.stdout).toContain('25 of 25 connections held');
+    expect(human.stdout).toMatch(/^0 errors$/m);
+    expect([result.requests.total, result.throughput.total, result.held, result.errors]).toEqual([5000, 160_000, 25, 0]);
+    // ...and the report is a pure function of the JSON result: every figure shown comes from it.
+    const report = formatReport(result);
+    for (const key of ['p50', 'p90', 'p99', 'p99_9', 'max']) expect(report).toContain(formatMs(result.latency[key]!));
+    expect(report).toContain(`${result.duration.toFixed(2)} s`);
+  });
+});

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { LoadResult } from '../../../load/result.js';
+
+/** The built entry point: the tests run echo-load exactly as users do (`npm run build` first). */
+export const LOAD_CLI = fileURLToPath(new URL('../../../dist/load/cli.js', import.meta.url));
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running echo-load child process whose output is collected as it comes. */
+export class LoadProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly finished: Promise<Finished>;
+
+  constructor(args: readonly string[], limitMs = 60_000) {
+    this.child = spawn(process.execPath, [LOAD_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text));
+    this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
+    // Every run is bounded: a hung child is killed and the test then fails on its exit code.
+    const guard = setTimeout(() => this.child.kill('SIGKILL'), limitMs);
+    this.finished = new Promise((resolve) => {
+      this.child.on('close', (code, signal) => {
+        clearTimeout(guard);
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+      });
+    });
+  }
+
+  /** Polls (bounded) until `condition` holds for the output so far. */
+  async waitFor(condition: (self: LoadProcess) => boolean, limitMs = 30_000): Promise<void> {
+    const deadline = Date.now() + limitMs;
+    while (!condition(this)) {
+      if (Date.now() > deadline) throw new Error(`condition not met within ${limitMs} ms; stderr so far:\n${this.stderr}`);
+      if (this.child.exitCode !== null) throw new Error(`echo-load exited early (${this.child.exitCode}):\n${this.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** Runs echo-load to the end. */
+export function runLoad(args: readonly string[], limitMs?: number): Promise<Finished> {
+  return new LoadProcess(args, limitMs).finished;
+}
+
+/** Runs echo-load with `--json` and parses its one line of output. */
+export async function runLoadJson(args: readonly string[], limitMs?: number): Promise<Finished & { result: LoadResult }> {
+  const finished = await runLoad(['--json', ...args], limitMs);
+  const lines = finished.stdout.trimEnd().split('\n');
+  if (lines.length !== 1) throw new Error(`expected one line of JSON, got:\n${finished.stdout}\nstderr:\n${finished.stderr}`);
+  return { ...finished, result: JSON.parse(lines[0]!) as LoadResult };
+}

@@ -1,0 +1,142 @@
+import net from 'node:net';
+import { afterEach } from 'vitest';
+import { startEchoServer } from '../../../src/server/index.js';
+import { upperAscii } from '../../../load/payload.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+/** The real echo server (src/server) on 127.0.0.1, port 0, shut down after the test. */
+export async function startRealServer(): Promise<{ port: number }> {
+  const server = await startEchoServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 1000 });
+  cleanups.push(async () => void (await server.shutdown()));
+  return { port: server.port };
+}
+
+/**
+ * A hand-written server for the fault tests: `onData` decides what each connection gets back.
+ * Closed (and its sockets destroyed) after the test.
+ */
+export async function startFakeServer(onData: (socket: net.Socket, chunk: Buffer) => void): Promise<{ port: number; server: net.Server }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('data', (chunk: Buffer) => onData(socket, chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port: (server.address() as net.AddressInfo).port, server };
+}
+
+/** Echoes bytes unchanged: not upper-cased, so every echo is a mismatch. */
+export function plainEcho(socket: net.Socket, chunk: Buffer): void {
+  socket.write(chunk);
+}
+
+/** Upper-cases correctly but flips one byte in every `every` bytes it echoes (over all connections). */
+export function corruptingEcho(every: number): (socket: net.Socket, chunk: Buffer) => void {
+  let position = 0;
+  return (socket, chunk) => {
+    const out = upperAscii(chunk);
+    for (let i = 0; i < out.length; i++) {
+      if (++position % every === 0) out[i] = out[i]! ^ 0x01;
+    }
+    socket.write(out);
+  };
+}
+
+/** Echoes correctly until a connection has sent `limit` bytes, then resets it (RST). */
+export function resettingEcho(limit: number): (socket: net.Socket, chunk: Buffer) => void {
+  const seen = new WeakMap<net.Socket, number>();
+  return (socket, chunk) => {
+    const total = (seen.get(socket) ?? 0) + chunk.length;
+    seen.set(socket, total);
+    if (total >= limit) socket.resetAndDestroy();
+    else socket.write(upperAscii(chunk));
+  };
+}
+
+/**
+ * Echoes correctly but in pieces of 1 to 7 bytes, one piece per event-loop turn, so reads on
+ * the client side split messages anywhere (and, with pipelining, join them). Order is kept:
+ * each connection has one queue of bytes still to echo.
+ */
+export function dribblingEcho(): (socket: net.Socket, chunk: Buffer) => void {
+  const queues = new WeakMap<net.Socket, Buffer[]>();
+  return (socket, chunk) => {
+    let queue = queues.get(socket);
+    const idle = queue === undefined || queue.length === 0;
+    if (queue === undefined) {
+      queue = [];
+      queues.set(socket, queue);
+      socket.setNoDelay(true);
+    }
+    queue.push(upperAscii(chunk));
+    if (!idle) return;
+    let piece = 0;
+    const next = () => {
+      const head = queue[0];
+      if (head === undefined || socket.destroyed) return;
+      const size = 1 + (piece++ % 7);
+      socket.write(head.subarray(0, size));
+      if (size >= head.length) queue.shift();
+      else queue[0] = head.subarray(size);
+      setImmediate(next);
+    };
+    next();
+  };
+}
+
+/**
+ * A TCP relay in front of `targetPort` that measures, per connection, the most bytes that were
+ * ever sent by the client and not yet echoed back: how much the client really pipelines.
+ */
+export async function startMeasuringRelay(targetPort: number): Promise<{ port: number; maxOutstanding: () => number }> {
+  let maxOutstanding = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect({ port: targetPort, host: '127.0.0.1', noDelay: true });
+    client.setNoDelay(true);
+    sockets.add(client).add(upstream);
+    let outstanding = 0;
+    client.on('data', (chunk: Buffer) => {
+      outstanding += chunk.length;
+      maxOutstanding = Math.max(maxOutstanding, outstanding);
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      outstanding -= chunk.length;
+      client.write(chunk);
+    });
+    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => {
+        sockets.delete(a);
+        b.end();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port: (server.address() as net.AddressInfo).port, maxOutstanding: () => maxOutstanding };
+}
+
+/** A port on 127.0.0.1 where nothing listens (it was free a moment ago). */
+export async function unusedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
