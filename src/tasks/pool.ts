@@ -23,18 +23,23 @@ export class Pool implements Iterable<AnyTask> {
   private readonly onEnd = (task: AnyTask) => this.release(task);
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`Pool capacity must be a positive integer, not ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`Pool capacity must be a positive integer, not ${capacity}`);
+    }
     this.available.set();
   }
 
+  /** How many tasks are in the pool. */
   get size(): number {
     return this.group.size;
   }
 
+  /** Whether `task` is in the pool. */
   has(task: AnyTask): boolean {
     return this.group.has(task);
   }
 
+  /** The members, oldest first. */
   [Symbol.iterator](): Iterator<AnyTask> {
     return this.group[Symbol.iterator]();
   }

@@ -32,10 +32,12 @@ export class Queue<T> {
     return this.items.length;
   }
 
+  /** Whether the queue holds no item (a `get` now would wait). */
   empty(): boolean {
     return this.items.length === 0;
   }
 
+  /** Whether the queue holds `maxsize` items (a `put` now would wait). */
   full(): boolean {
     return this.items.length >= this.maxsize;
   }
