@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { OptionError, parseDuration, parseInteger } from '../src/cli/duration.js';
 
 const SERVER_CLI = fileURLToPath(new URL('../src/cli/echo-server.js', import.meta.url));
@@ -137,47 +137,38 @@ async function demo(clients: number, duration: string): Promise<number> {
     say(`echo-server did not shut down cleanly: ${why}; its last log lines:`);
     for (const line of server.logTail) process.stderr.write(`  ${line}\n`);
   }
-  if (loadExit !== undefined && loadExit !== 0) say(`echo-load failed: exit ${loadExit === 'hung' ? 'hung, killed' : loadExit}`);
+  // Interrupted before it set up its own handler, echo-load dies of the SIGINT itself.
+  const loadInterrupted = interrupted && (loadExit === EXIT_INTERRUPTED || loadExit === 'SIGINT');
+  if (loadExit !== undefined && loadExit !== 0 && !loadInterrupted) {
+    say(`echo-load failed: exit ${loadExit === 'hung' ? 'hung, killed' : loadExit}`);
+  }
   if (interrupted) return EXIT_INTERRUPTED;
   return loadExit === 0 && serverExit === 0 ? 0 : 1;
 }
 
-function using<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      throw error instanceof OptionError ? new InvalidArgumentError(error.message) : error;
+/** Options, checked here: the duration is passed on as written (echo-load parses the same syntax). */
+function parseOptions(argv: string[]): { clients: number; duration: string } {
+  const program = new Command('echo-demo')
+    .description('Starts echo-server, runs echo-load against it, prints the report, shuts the server down.')
+    .option('--clients <n>', 'concurrent connections', '500')
+    .option('--duration <duration>', 'how long echo-load runs (e.g. 5s)', '5s')
+    .exitOverride();
+  try {
+    program.parse(argv);
+    const options = program.opts<{ clients: string; duration: string }>();
+    parseDuration(options.duration, 'duration');
+    return { clients: parseInteger(options.clients, 'clients', 1), duration: options.duration };
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    if (error instanceof OptionError) {
+      process.stderr.write(`echo-demo: ${error.message}\n`);
+      process.exit(2);
     }
-  };
+    throw error;
+  }
 }
 
-/** Checked here, passed on as written: echo-load parses the same syntax. */
-function checkedDuration(text: string): string {
-  parseDuration(text, 'duration');
-  return text;
-}
-
-const program = new Command('echo-demo')
-  .description('Starts echo-server, runs echo-load against it, prints the report, shuts the server down.')
-  .addOption(
-    new Option('--clients <n>', 'concurrent connections')
-      .default(500)
-      .argParser(using((text) => parseInteger(text, 'clients', 1))),
-  )
-  .addOption(
-    new Option('--duration <duration>', 'how long echo-load runs (e.g. 5s)')
-      .default('5s')
-      .argParser(using(checkedDuration)),
-  )
-  .exitOverride();
-try {
-  program.parse(process.argv);
-} catch (error) {
-  process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
-}
-const options = program.opts<{ clients: number; duration: string }>();
-
+const options = parseOptions(process.argv);
 // Children never outlive the demo, whatever ends it.
 process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 demo(options.clients, options.duration).then(

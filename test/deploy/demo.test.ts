@@ -1,8 +1,15 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, run } from './tools.js';
 
 const DEMO = join(ROOT, 'dist', 'load', 'demo.js');
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  // A failed assertion must not leave a demo (and its children) running.
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGINT');
+});
 
 function demo(args: string[], env: NodeJS.ProcessEnv = {}) {
   return run(process.execPath, [DEMO, ...args], { env: { ...process.env, ...env }, timeoutMs: 90_000 });
@@ -27,6 +34,33 @@ describe('npm run demo (dist/load/demo.js)', () => {
     expect(result.stderr).toMatch(/^demo: echo-load failed: exit [1-9]\d*$/m);
     expect(result.stderr).toContain('demo: echo-server shut down cleanly (exit 0)\n');
     expect(result.code).toBe(1);
+  }, 90_000);
+
+  it('stops echo-load on Ctrl-C (its partial report still printed), then the server, and exits 130', async () => {
+    const child = spawn(process.execPath, [DEMO, '--duration', '60s', '--clients', '50']);
+    running.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const metrics = await new Promise<string>((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const url = /its metrics, while it runs: (\S+)/.exec(stderr)?.[1];
+        if (url && stderr.includes('demo: echo-load --clients')) resolve(url);
+      }),
+    );
+    // Interrupt once all 50 connections are up, as the server's own metrics tell (bounded polling).
+    for (let tries = 0; tries < 300; tries++) {
+      const text = await (await fetch(metrics)).text();
+      if (/^echo_connections_active 50$/m.test(text)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('demo: echo-server shut down cleanly (exit 0)\n');
+    expect(stderr).not.toContain('echo-load failed');
+    expect(stdout).toContain('50 of 50 connections held');
   }, 90_000);
 
   it('rejects a bad option with one line and exit code 2', async () => {
