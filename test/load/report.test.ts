@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, formatMs } from '../../load/format.js';
+import { formatReport } from '../../load/report.js';
+import type { LoadResult } from '../../load/result.js';
+import { describeRates } from '../../load/result.js';
+
+function result(overrides: Partial<LoadResult> = {}): LoadResult {
+  return {
+    host: '127.0.0.1',
+    port: 8090,
+    connections: 500,
+    connected: 500,
+    held: 497,
+    workers: 2,
+    pipelining: 1,
+    rate: 0,
+    size: 64,
+    duration: 10.004,
+    samples: 10,
+    sampleInt: 1000,
+    start: '2025-01-01T00:00:00.000Z',
+    finish: '2025-01-01T00:00:10.004Z',
+    errors: 3,
+    refused: 0,
+    resets: 1,
+    timeouts: 0,
+    mismatches: 2,
+    interrupted: false,
+    latency: { average: 1.5, mean: 1.5, stddev: 0.5, min: 0.2, max: 42.125, p50: 1.25, p90: 2.5, p99: 7.75, p99_9: 12.5 },
+    requests: { ...describeRates([100_000, 110_000], 1_050_000, 10), total: 1_050_000, sent: 1_050_497 },
+    throughput: { ...describeRates([6_400_000, 7_040_000], 67_200_000, 10), total: 67_200_000 },
+    failures: { mismatch: "connection 3, byte 17: expected 0x41 'A', got 0x61 'a'", reset: 'connection reset by peer (ECONNRESET), connection 9' },
+    ...overrides,
+  };
+}
+
+describe('the human report', () => {
+  it('shows latency percentiles, rates, totals, connections held and every error count', () => {
+    const text = formatReport(result());
+    expect(text).toMatch(/^echo-load: 500 connections to 127\.0\.0\.1:8090 over 2 workers, 64 B messages, pipeline 1$/m);
+    expect(text).toMatch(/│ Latency │ 1\.25 ms │ 2\.50 ms │ 7\.75 ms │ 12\.50 ms │ 1\.50 ms │ 0\.500 ms │ 42\.13 ms │/);
+    expect(text).toMatch(/│ Msg\/Sec +│ 100,000 +│ 100,000 +│ 110,000 +│ 105,000 +│ 5,000 +│ 100,000 +│ 110,000 +│/);
+    expect(text).toContain(`│ ${formatBytes(6_400_000)}`);
+    expect(text).toContain('1,050,000 messages echoed in 10.00 s, 67.2 MB read, every byte checked');
+    expect(text).toMatch(/^497 of 500 connections held$/m);
+    expect(text).toMatch(/^3 errors: 0 refused, 1 resets, 0 timeouts, 2 mismatches$/m);
+    expect(text).toContain("  first mismatch: connection 3, byte 17: expected 0x41 'A', got 0x61 'a'");
+    expect(text).toContain('  first reset: connection reset by peer (ECONNRESET), connection 9');
+    expect(text).not.toContain('interrupted');
+  });
+
+  it('says when latency is corrected for coordinated omission, and when a run was interrupted', () => {
+    const text = formatReport(result({ rate: 100, interrupted: true, errors: 0, resets: 0, mismatches: 0, failures: {} }));
+    expect(text).toContain('100 msg/s per connection');
+    expect(text).toContain('Latency from the intended send time (corrected for coordinated omission).');
+    expect(text).toMatch(/^0 errors$/m);
+    expect(text).toMatch(/^interrupted: the figures cover the 10\.00 s measured before the stop$/m);
+  });
+
+  it('formats milliseconds with microsecond precision below 1 ms', () => {
+    expect([formatMs(0.0456), formatMs(1.5), formatMs(123.45)]).toEqual(['0.046 ms', '1.50 ms', '123.5 ms']);
+  });
+});
