@@ -1,11 +1,14 @@
 import type { Logger } from '../src/log.js';
 import { SHARED_SLOTS, SLOT_BYTES, SLOT_FAILED, SLOT_MESSAGES, SLOT_OPEN } from './tally.js';
 
-/** One second of traffic over all workers. */
+/** Traffic over all workers during one sampling interval, as rates per second. */
 export interface Sample {
   messages: number;
   bytes: number;
 }
+
+/** A last interval shorter than this is not kept as a sample (too short to be a rate). */
+const MIN_PARTIAL_MS = 500;
 
 /** What the progress line shows, once a second. */
 export interface Tick {
@@ -23,12 +26,13 @@ export interface Tick {
  * per-second samples behind the spread of messages/s and bytes/s, and the live progress.
  */
 export class Sampler {
-  /** Per-second samples of the measured window (full seconds only). */
+  /** Per-second rates over the measured window: one per second, plus a last part-second of at least 0.5 s. */
   readonly samples: Sample[] = [];
   private timer: NodeJS.Timeout | undefined;
   private measuring = false;
   private seconds = 0;
   private last: Sample = { messages: 0, bytes: 0 };
+  private lastAt = 0;
 
   constructor(
     private readonly shared: Float64Array,
@@ -44,12 +48,16 @@ export class Sampler {
     this.measuring = measuring;
     this.seconds = 0;
     this.last = this.totals();
+    this.lastAt = performance.now();
     this.timer = setInterval(() => this.tick(), 1000);
   }
 
+  /** Stops the clock; the interval since the last tick becomes a sample if it is long enough. */
   stop(): void {
+    if (this.timer === undefined) return;
     clearInterval(this.timer);
     this.timer = undefined;
+    if (this.measuring && performance.now() - this.lastAt >= MIN_PARTIAL_MS) this.sample();
   }
 
   open(): number {
@@ -60,12 +68,24 @@ export class Sampler {
     return this.sum(SLOT_FAILED);
   }
 
-  private tick(): void {
-    const now = this.totals();
-    const sample = { messages: now.messages - this.last.messages, bytes: now.bytes - this.last.bytes };
-    this.last = now;
-    this.seconds++;
+  /** Rates since the previous sample, over the time that really passed (timers run late). */
+  private sample(): Sample {
+    const totals = this.totals();
+    const at = performance.now();
+    const seconds = (at - this.lastAt) / 1000;
+    const sample = {
+      messages: Math.round((totals.messages - this.last.messages) / seconds),
+      bytes: Math.round((totals.bytes - this.last.bytes) / seconds),
+    };
+    this.last = totals;
+    this.lastAt = at;
     if (this.measuring) this.samples.push(sample);
+    return sample;
+  }
+
+  private tick(): void {
+    const sample = this.sample();
+    this.seconds++;
     const tick: Tick = {
       seconds: this.seconds,
       measuring: this.measuring,
