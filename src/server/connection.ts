@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { suspend, type Operation, type Resume, type Suspension } from '../tasks/index.js';
+import { DONE, NOT_READY, ReusableOperation, type Operation, type Task } from '../tasks/index.js';
 import type { CloseReason, ServerStats } from './stats.js';
 
 /** How long a politely closed socket may wait for its client to finish reading before it is destroyed. */
@@ -19,26 +19,24 @@ type OwnedSocket = Socket & { [OWNER]: Connection };
  * kernel's buffers, and then TCP itself, hold the client back.
  */
 export class Connection {
-  /** `address:port` of the client, for logs and the task's name. */
-  readonly remote: string;
+  /** The echo task serving this connection. */
+  task: Task<void> | undefined;
   private readonly pending: Buffer[] = [];
-  private reader: Resume<Buffer | null> | undefined;
-  private drainWaiter: Resume<void> | undefined;
   /** No more data will be read: the client sent FIN, the socket broke, or the server stopped reading. */
   private eof = false;
   /** Why the connection ends, unless it is the client's doing. */
   private reason: CloseReason | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly openedAt = performance.now();
-  private readonly nextChunk: Suspension<Buffer | null>;
-  private readonly drained: Suspension<void>;
+  // Built once per connection: a switch point on the hot path allocates nothing.
+  private readonly nextChunk = new NextChunk(this);
+  private readonly drained = new Drained(this);
 
   constructor(
     readonly socket: Socket,
     private readonly stats: ServerStats,
     private readonly onClosed: (connection: Connection) => void,
   ) {
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     (socket as OwnedSocket)[OWNER] = this;
     // The error listener first: from here on no socket error can reach the process.
     socket.on('error', onError);
@@ -47,36 +45,39 @@ export class Connection {
     socket.on('drain', onDrain);
     socket.on('timeout', onTimeout);
     socket.on('close', onClose);
-    // Created once per connection: waiting costs no new closure per message.
-    this.nextChunk = suspend<Buffer | null>((resume) => {
-      this.reader = resume;
-      return () => (this.reader = undefined);
-    });
-    this.drained = suspend<void>((resume) => {
-      if (this.socket.destroyed || !this.socket.writableNeedDrain) return resume();
-      this.drainWaiter = resume;
-      return () => (this.drainWaiter = undefined);
-    });
+  }
+
+  /** `address:port` of the client, worked out only when someone asks (logs, diagnostics). */
+  toString(): string {
+    const { remoteAddress, remotePort } = this.socket;
+    return remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
   }
 
   /** Waits for the next chunk the client sent; `null` once there will be no more. */
-  *recv(): Operation<Buffer | null> {
+  recv(): Operation<Buffer | null> {
+    return this.nextChunk;
+  }
+
+  /**
+   * Writes `data` at once; the returned operation waits (a switch point) only while the
+   * socket's write buffer is full: `yield* connection.send(data)`.
+   */
+  send(data: Buffer): Operation<void> {
+    if (this.socket.destroyed) return DONE; // broken: the bytes have nowhere to go
+    this.stats.bytesSent += data.length;
+    if (this.socket.write(data)) return DONE;
+    this.stats.backpressurePauses++;
+    return this.drained;
+  }
+
+  /** The chunk to hand to the task now, `null` at the end, or NOT_READY to wait. */
+  takeChunk(): Buffer | null | typeof NOT_READY {
     const chunk = this.pending.shift();
     if (chunk !== undefined) {
       if (this.pending.length === 0 && !this.eof) this.socket.resume();
       return chunk;
     }
-    if (this.eof) return null;
-    return yield* this.nextChunk;
-  }
-
-  /** Writes `data`; waits (a switch point) only while the socket's write buffer is full. */
-  *send(data: Buffer): Operation<void> {
-    if (this.socket.destroyed) return; // broken: the bytes have nowhere to go
-    this.stats.bytesSent += data.length;
-    if (this.socket.write(data)) return;
-    this.stats.backpressurePauses++;
-    yield* this.drained;
+    return this.eof ? null : NOT_READY;
   }
 
   /**
@@ -112,26 +113,21 @@ export class Connection {
       this.stats.bytesReceived += chunk.length;
       this.pending.push(chunk);
     }
-    const reader = this.reader;
-    if (reader) reader(this.pending.shift() ?? null);
+    if (this.nextChunk.hasWaiter) this.nextChunk.deliver(this.pending.shift() ?? null);
   }
 
   received(chunk: Buffer): void {
     this.stats.reads++;
     this.stats.bytesReceived += chunk.length;
-    const reader = this.reader;
-    if (reader) {
-      reader(chunk); // runs the task now, synchronously, until its next switch point
-      return;
-    }
+    // A waiting task runs now, synchronously, until its next switch point.
+    if (this.nextChunk.deliver(chunk)) return;
     this.pending.push(chunk);
     this.socket.pause();
   }
 
   ended(): void {
     this.eof = true;
-    const reader = this.reader;
-    if (reader) reader(null);
+    this.nextChunk.deliver(null);
   }
 
   failed(): void {
@@ -142,8 +138,7 @@ export class Connection {
   }
 
   drainedOrGone(): void {
-    const waiter = this.drainWaiter;
-    if (waiter) waiter();
+    this.drained.deliver();
   }
 
   closed(): void {
@@ -152,6 +147,38 @@ export class Connection {
     this.drainedOrGone();
     this.stats.connectionClosed(this.reason ?? 'client', (performance.now() - this.openedAt) / 1000);
     this.onClosed(this);
+  }
+}
+
+/** The task's "next chunk" switch point. */
+class NextChunk extends ReusableOperation<Buffer | null> {
+  constructor(private readonly connection: Connection) {
+    super();
+  }
+
+  protected poll(): Buffer | null | typeof NOT_READY {
+    return this.connection.takeChunk();
+  }
+
+  /** Hands `chunk` to the waiting task; false if the task is not waiting here. */
+  deliver(chunk: Buffer | null): boolean {
+    return this.wake(chunk);
+  }
+}
+
+/** The task's "write buffer has room again" switch point. */
+class Drained extends ReusableOperation<void> {
+  constructor(private readonly connection: Connection) {
+    super();
+  }
+
+  protected poll(): void | typeof NOT_READY {
+    const socket = this.connection.socket;
+    return socket.destroyed || !socket.writableNeedDrain ? undefined : NOT_READY;
+  }
+
+  deliver(): boolean {
+    return this.wake(undefined);
   }
 }
 

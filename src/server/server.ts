@@ -58,7 +58,6 @@ export class EchoServer {
   /** False once shutdown has begun: the health endpoint reports it. */
   serving = true;
   private readonly connections = new Set<Connection>();
-  private readonly tasks = new Map<Connection, Task<void>>();
   private readonly listener: Listener;
   private readonly acceptor: Task<void>;
   private readonly limitWarning: RateLimitedWarning;
@@ -123,8 +122,9 @@ export class EchoServer {
     if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs);
     this.connections.add(connection);
     const task = spawn(echo, connection);
-    task.name = `conn ${connection.remote}`;
-    this.tasks.set(connection, task);
+    task.name = 'conn';
+    task.about = connection; // described as its remote address, only if ever reported
+    connection.task = task;
     this.options.onConnectionTask?.(task);
   }
 
@@ -149,7 +149,7 @@ export class EchoServer {
     // Each connection closes itself within its close deadline; this bound is a safety net.
     if (!(await this.allClosed(2 * CLOSE_DEADLINE_MS))) {
       for (const connection of this.connections) connection.socket.destroy();
-      for (const task of this.tasks.values()) task.kill();
+      for (const connection of this.connections) connection.task?.kill();
     }
     this.acceptor.kill();
     this.limitWarning.flush();
@@ -186,7 +186,6 @@ export class EchoServer {
 
   private readonly forget = (connection: Connection): void => {
     this.connections.delete(connection);
-    this.tasks.delete(connection);
     if (this.connections.size === 0 && this.whenEmpty) {
       const done = this.whenEmpty;
       this.whenEmpty = undefined;

@@ -13,6 +13,11 @@
 export function upperInPlace(bytes: Uint8Array): Uint8Array {
   const length = bytes.length;
   let i = 0;
+  // A short chunk is not worth the word view (an allocation): one byte at a time.
+  if (length < 64) {
+    for (; i < length; i++) bytes[i] = upperByte(bytes[i]!);
+    return bytes;
+  }
   // Bytes before the first 4-byte boundary, one at a time.
   const misalignment = bytes.byteOffset & 3;
   const head = misalignment === 0 ? 0 : Math.min(length, 4 - misalignment);

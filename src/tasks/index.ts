@@ -1,4 +1,5 @@
-export { suspend, Suspension, type Operation, type Park, type Resume, type Fail } from './operation.js';
+export { suspend, Suspension, type Operation, type Park, type Resume, type Fail, type SwitchPoint, type Waker, type Yielded } from './operation.js';
+export { ReusableOperation, NOT_READY, DONE } from './reusable-operation.js';
 export { Task, type AnyTask, taskStats, currentTask, runningTaskId, setFailureReporter, type FailureReporter } from './task.js';
 export { spawn, run } from './spawn.js';
 export { sleep } from './sleep.js';

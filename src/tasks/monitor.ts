@@ -115,7 +115,7 @@ export function startBlockedLoopMonitor(options: {
     if (task?.dead) tracked.delete(taskId); // it ended during the block: kept until now
     monitorStats.blockedLoopEvents++;
     // The gap between two beats, less the one beat it would have been anyway.
-    onBlocked({ taskId, taskName: task?.name, blockedMs: Math.round(gapMs - tickMs) });
+    onBlocked({ taskId, taskName: task?.describe(), blockedMs: Math.round(gapMs - tickMs) });
   };
   const timer = setInterval(beat, tickMs);
   timer.unref();

@@ -20,9 +20,29 @@ export type Fail = (error: unknown) => void;
  */
 export type Park<T> = (resume: Resume<T>, fail: Fail) => (() => void) | void;
 
+/** The task a switch point object wakes: it names itself, so a stale wake-up is ignored. */
+export interface Waker {
+  resume(from: SwitchPoint, value: unknown): void;
+  fail(from: SwitchPoint, error: unknown): void;
+}
+
+/**
+ * A switch point as an object, for hot paths: one object can serve every wait of its owner,
+ * where a `Park` function needs new closures for each wait. See `ReusableOperation`.
+ */
+export interface SwitchPoint {
+  /** The task parks here: later call `task.resume(this, value)` or `task.fail(this, error)`. */
+  enter(task: Waker): void;
+  /** Called exactly once when the task leaves, however it leaves: forget the task. */
+  leave(): void;
+}
+
+/** What a task hands the runtime at a switch point. */
+export type Yielded = Park<unknown> | SwitchPoint;
+
 /** Anything a task can `yield*`: generator functions returning `Operation<T>` are the usual kind. */
 export interface Operation<T> {
-  [Symbol.iterator](): Iterator<Park<unknown>, T, unknown>;
+  [Symbol.iterator](): Iterator<Yielded, T, unknown>;
 }
 
 /**
@@ -46,7 +66,7 @@ export function suspend<T>(park: Park<T>): Suspension<T> {
 export class Suspension<T> implements Operation<T>, PromiseLike<T> {
   constructor(private readonly park: Park<T>) {}
 
-  *[Symbol.iterator](): Iterator<Park<unknown>, T, unknown> {
+  *[Symbol.iterator](): Iterator<Yielded, T, unknown> {
     return (yield this.park as Park<unknown>) as T;
   }
 

@@ -1,5 +1,5 @@
 import { Step, schedule, wake, type Steppable } from './hub.js';
-import { suspend, type Operation, type Park, type Suspension } from './operation.js';
+import { suspend, type Operation, type Park, type Suspension, type SwitchPoint, type Waker, type Yielded } from './operation.js';
 
 /**
  * Counters the runtime keeps as plain numbers (the hot path never touches a metrics library);
@@ -53,10 +53,15 @@ let lastId = 0;
  *   await task.join();      // or `yield* task.join()` inside another task
  *   task.value;             // 42
  */
-export class Task<T = unknown> implements Steppable {
+export class Task<T = unknown> implements Steppable, Waker {
   readonly id = ++lastId;
   /** For logs and diagnostics: the function's name unless set to something more telling. */
   name: string;
+  /**
+   * What the task works on (a connection, a file), for diagnostics: turned into text only when
+   * the task is reported, so naming a task costs nothing on the hot path.
+   */
+  about: object | undefined = undefined;
   /** The task's return value, once it has ended successfully. */
   value: T | undefined = undefined;
   /** The error the task failed with; undefined while it runs or when it succeeded. */
@@ -66,11 +71,13 @@ export class Task<T = unknown> implements Steppable {
 
   private state: State = 'new';
   private body: (() => Operation<T>) | undefined;
-  private iterator: Iterator<Park<unknown>, T, unknown> | undefined;
+  private iterator: Iterator<Yielded, T, unknown> | undefined;
   private failed = false;
   /** Increments whenever the task leaves a switch point: stale resumes are ignored. */
   private parkId = 0;
   private undo: (() => void) | void = undefined;
+  /** The switch point object the task is parked at, when it parked at one. */
+  private parkedOn: SwitchPoint | undefined;
   private haltRequested = false;
   private links: Array<(task: Task<T>) => void> | undefined;
 
@@ -175,8 +182,13 @@ export class Task<T = unknown> implements Steppable {
     });
   }
 
+  /** The name, and what the task works on if it says: `echo 127.0.0.1:5555`. */
+  describe(): string {
+    return this.about === undefined ? this.name : `${this.name} ${String(this.about)}`;
+  }
+
   toString(): string {
-    return `Task#${this.id}(${this.name})`;
+    return `Task#${this.id}(${this.describe()})`;
   }
 
   /** Runs the task until its next switch point or its end. Only the hub calls this. */
@@ -197,7 +209,7 @@ export class Task<T = unknown> implements Steppable {
       // eslint-disable-next-line @typescript-eslint/no-this-alias -- the hub's record of who runs
       running = this;
       runningTaskId[0] = this.id;
-      let result: IteratorResult<Park<unknown>, T>;
+      let result: IteratorResult<Yielded, T>;
       try {
         if (step === Step.Next) result = iterator.next(arg);
         else if (step === Step.Throw) result = iterator.throw!(arg);
@@ -225,7 +237,33 @@ export class Task<T = unknown> implements Steppable {
     }
   }
 
-  private park(park: Park<unknown>): void {
+  /** Resumes the task parked at `from` with `value`; ignored if it is not parked there. */
+  resume(from: SwitchPoint, value: unknown): void {
+    if (this.parkedOn !== from) return;
+    this.leaveSwitchPoint();
+    wake(this, Step.Next, value);
+  }
+
+  /** Throws `error` into the task parked at `from`; ignored if it is not parked there. */
+  fail(from: SwitchPoint, error: unknown): void {
+    if (this.parkedOn !== from) return;
+    this.leaveSwitchPoint();
+    wake(this, Step.Throw, error);
+  }
+
+  private park(yielded: Yielded): void {
+    if (typeof yielded !== 'function') {
+      // A switch point object: no closures; it names itself when it wakes the task.
+      this.state = 'parked';
+      this.parkedOn = yielded;
+      try {
+        yielded.enter(this);
+      } catch (error) {
+        this.fail(yielded, error);
+      }
+      return;
+    }
+    const park = yielded;
     const id = ++this.parkId;
     this.state = 'parked';
     const resume = (value: unknown) => {
@@ -252,6 +290,12 @@ export class Task<T = unknown> implements Steppable {
   private leaveSwitchPoint(): void {
     this.parkId++;
     this.state = 'ready';
+    const switchPoint = this.parkedOn;
+    if (switchPoint) {
+      this.parkedOn = undefined;
+      switchPoint.leave();
+      return;
+    }
     const undo = this.undo;
     if (!undo) return;
     this.undo = undefined;

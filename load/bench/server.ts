@@ -1,0 +1,161 @@
+/**
+ * Server benchmark (not a test): echo-server against a bare `net` echo server, in the same
+ * run, alternating, and prints ratios (the machines are shared and noisy: only ratios within
+ * one run mean anything).
+ *
+ * - throughput: CLIENTS connections ping-pong SIZE-byte messages; server on core 0, client on
+ *   core 1 where `taskset` exists. Reports messages/s and the server's CPU time per message.
+ * - memory: IDLE connections held open; reports the server's resident memory per connection.
+ *
+ * Usage: npm run bench -- [--duration 5s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../../src/cli/duration.js';
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const SERVERS = {
+  bare: [here('./bare-server.js'), '0'],
+  echo: [here('../../src/cli/echo-server.js'), '--port', '0', '--log-level', 'info', '--no-metrics'],
+};
+type ServerName = keyof typeof SERVERS;
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5s' },
+    warmup: { type: 'string', default: '1s' },
+    rounds: { type: 'string', default: '3' },
+    clients: { type: 'string', default: '500' },
+    idle: { type: 'string', default: '10000' },
+    only: { type: 'string' },
+  },
+});
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** Starts a process pinned to `core`, with room for many descriptors. */
+function launch(command: string[], core: number): ChildProcess {
+  const pin = hasTaskset ? `taskset -c ${core} ` : '';
+  const line = `ulimit -n $(ulimit -Hn); exec ${pin}"${process.execPath}" ${command.map((a) => `'${a}'`).join(' ')}`;
+  return spawn('bash', ['-c', line], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Resolves with the first stdout line that `match` accepts (returning a value). */
+function firstLine<T>(child: ChildProcess, match: (line: string) => T | undefined, timeoutMs = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no answer from child process')), timeoutMs);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const value = match(line);
+      if (value === undefined) return;
+      clearTimeout(timer);
+      resolve(value);
+    });
+    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+async function startServer(name: ServerName): Promise<{ child: ChildProcess; port: number }> {
+  const child = launch(SERVERS[name], 0);
+  const port = await firstLine(child, (line) => {
+    const bare = /^listening (\d+)$/.exec(line);
+    if (bare) return Number(bare[1]);
+    if (line.includes('"msg":"listening"')) return (JSON.parse(line) as { port: number }).port;
+    return undefined;
+  });
+  return { child, port };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function cpuSeconds(pid: number): number {
+  // Fields after the command name: utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+interface ThroughputSample {
+  rate: number;
+  cpuPerMessageUs: number;
+}
+
+async function throughput(name: ServerName, size: number): Promise<ThroughputSample> {
+  const server = await startServer(name);
+  const warmupMs = parseDuration(args.warmup!);
+  const durationMs = parseDuration(args.duration!);
+  const client = launch([here('./ping-client.js'), String(server.port), args.clients!, String(size), String(warmupMs), String(durationMs)], 1);
+  // Sample the server's CPU time over the same window the client counts.
+  const cpuStart = new Promise<number>((resolve) => setTimeout(() => resolve(cpuSeconds(server.child.pid!)), warmupMs));
+  const result = await firstLine(client, (line) => JSON.parse(line) as { messages: number; seconds: number; errors: number }, warmupMs + durationMs + 30_000);
+  const cpu = cpuSeconds(server.child.pid!) - (await cpuStart);
+  await stop(client);
+  await stop(server.child);
+  if (result.errors > 0) throw new Error(`${name}: ${result.errors} client errors`);
+  return { rate: result.messages / result.seconds, cpuPerMessageUs: (cpu / result.messages) * 1e6 };
+}
+
+async function idleMemory(name: ServerName, connections: number): Promise<number> {
+  const server = await startServer(name);
+  await new Promise((r) => setTimeout(r, 500));
+  const before = rssBytes(server.child.pid!);
+  const client = launch([here('./idle-client.js'), String(server.port), String(connections)], 1);
+  const failed = await firstLine(client, (line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
+  if (Number(failed) > 0) throw new Error(`${name}: ${failed} idle connections failed`);
+  await new Promise((r) => setTimeout(r, 2000)); // let the server settle
+  const after = rssBytes(server.child.pid!);
+  await stop(client);
+  await stop(server.child);
+  return (after - before) / connections;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const rounds = Number(args.rounds);
+  console.log(`server benchmark: ${args.clients} clients, ${args.duration} x ${rounds} rounds, taskset: ${hasTaskset ? 'yes' : 'no'}`);
+  if (args.only !== 'memory') {
+    for (const size of [64, 1024]) {
+      const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [] };
+      for (let round = 0; round < rounds; round++) {
+        // Alternate the order so that drift in the machine's load hits both alike.
+        const order: ServerName[] = round % 2 === 0 ? ['bare', 'echo'] : ['echo', 'bare'];
+        for (const name of order) samples[name].push(await throughput(name, size));
+      }
+      const rate = (n: ServerName) => median(samples[n].map((s) => s.rate));
+      const cpu = (n: ServerName) => median(samples[n].map((s) => s.cpuPerMessageUs));
+      console.log(
+        `${String(size).padStart(5)} B  bare ${rate('bare').toFixed(0)} msg/s ${cpu('bare').toFixed(2)} µs CPU/msg | ` +
+          `echo ${rate('echo').toFixed(0)} msg/s ${cpu('echo').toFixed(2)} µs CPU/msg | ` +
+          `throughput ratio ${(rate('echo') / rate('bare')).toFixed(3)}, CPU/msg ratio ${(cpu('echo') / cpu('bare')).toFixed(3)}`,
+      );
+    }
+  }
+  if (args.only !== 'throughput') {
+    const idle = Number(args.idle);
+    const bare = await idleMemory('bare', idle);
+    const echo = await idleMemory('echo', idle);
+    console.log(
+      `idle memory at ${idle} connections: bare ${(bare / 1024).toFixed(2)} KiB/conn, echo ${(echo / 1024).toFixed(2)} KiB/conn, ratio ${(echo / bare).toFixed(3)}`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
