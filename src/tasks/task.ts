@@ -1,5 +1,5 @@
 import { Step, schedule, wake, type Steppable } from './hub.js';
-import { suspend, type Operation, type Park, type Suspension, type SwitchPoint, type Waker, type Yielded } from './operation.js';
+import { suspend, type Operation, type Suspension, type SwitchPoint, type Waker, type Yielded } from './operation.js';
 
 /**
  * Counters the runtime keeps as plain numbers (the hot path never touches a metrics library);
