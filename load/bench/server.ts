@@ -37,9 +37,10 @@ const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Starts a process pinned to `core`, with room for many descriptors. */
-function launch(command: string[], core: number): ChildProcess {
+function launch(command: string[], core: number, nodeFlags: string[] = []): ChildProcess {
   const pin = hasTaskset ? `taskset -c ${core} ` : '';
-  const line = `ulimit -n $(ulimit -Hn); exec ${pin}"${process.execPath}" ${command.map((a) => `'${a}'`).join(' ')}`;
+  const argv = [...nodeFlags, ...command].map((a) => `'${a}'`).join(' ');
+  const line = `ulimit -n $(ulimit -Hn); exec ${pin}"${process.execPath}" ${argv}`;
   return spawn('bash', ['-c', line], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
@@ -58,8 +59,8 @@ function firstLine<T>(child: ChildProcess, match: (line: string) => T | undefine
   });
 }
 
-async function startServer(name: ServerName): Promise<{ child: ChildProcess; port: number }> {
-  const child = launch(SERVERS[name], 0);
+async function startServer(name: ServerName, nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const child = launch(SERVERS[name], 0, nodeFlags);
   const port = await firstLine(child, (line) => {
     const bare = /^listening (\d+)$/.exec(line);
     if (bare) return Number(bare[1]);
@@ -85,8 +86,12 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
-function rssBytes(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+/** Asks a server started with the GC probe to collect garbage and report its memory. */
+async function memoryAfterGc(child: ChildProcess): Promise<{ rss: number; heap: number }> {
+  const reply = firstLine(child, (line) => /^memory (\d+) (\d+)$/.exec(line) ?? undefined);
+  child.kill('SIGUSR2');
+  const [, rss, heap] = await reply;
+  return { rss: Number(rss), heap: Number(heap) };
 }
 
 interface ThroughputSample {
@@ -109,18 +114,19 @@ async function throughput(name: ServerName, size: number): Promise<ThroughputSam
   return { rate: result.messages / result.seconds, cpuPerMessageUs: (cpu / result.messages) * 1e6 };
 }
 
-async function idleMemory(name: ServerName, connections: number): Promise<number> {
-  const server = await startServer(name);
+/** Memory per idle connection, after a GC before and after the connections are opened. */
+async function idleMemory(name: ServerName, connections: number): Promise<{ rss: number; heap: number }> {
+  const server = await startServer(name, ['--expose-gc', '--import', here('./gc-probe.js')]);
   await new Promise((r) => setTimeout(r, 500));
-  const before = rssBytes(server.child.pid!);
+  const before = await memoryAfterGc(server.child);
   const client = launch([here('./idle-client.js'), String(server.port), String(connections)], 1);
   const failed = await firstLine(client, (line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
   if (Number(failed) > 0) throw new Error(`${name}: ${failed} idle connections failed`);
-  await new Promise((r) => setTimeout(r, 2000)); // let the server settle
-  const after = rssBytes(server.child.pid!);
+  await new Promise((r) => setTimeout(r, 1000)); // let the server take them all
+  const after = await memoryAfterGc(server.child);
   await stop(client);
   await stop(server.child);
-  return (after - before) / connections;
+  return { rss: (after.rss - before.rss) / connections, heap: (after.heap - before.heap) / connections };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -149,8 +155,11 @@ async function main(): Promise<void> {
     const idle = Number(args.idle);
     const bare = await idleMemory('bare', idle);
     const echo = await idleMemory('echo', idle);
+    const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
     console.log(
-      `idle memory at ${idle} connections: bare ${(bare / 1024).toFixed(2)} KiB/conn, echo ${(echo / 1024).toFixed(2)} KiB/conn, ratio ${(echo / bare).toFixed(3)}`,
+      `idle memory at ${idle} connections, after GC, per connection: ` +
+        `bare ${kib(bare.rss)} resident (${kib(bare.heap)} JS heap), ` +
+        `echo ${kib(echo.rss)} resident (${kib(echo.heap)} JS heap), resident ratio ${(echo.rss / bare.rss).toFixed(3)}`,
     );
   }
 }

@@ -21,7 +21,8 @@ type OwnedSocket = Socket & { [OWNER]: Connection };
 export class Connection {
   /** The echo task serving this connection. */
   task: Task<void> | undefined;
-  private readonly pending: Buffer[] = [];
+  /** Chunks read while the task was busy elsewhere (rarely more than one); made when first needed. */
+  private pending: Buffer[] | undefined;
   /** No more data will be read: the client sent FIN, the socket broke, or the server stopped reading. */
   private eof = false;
   /** Why the connection ends, unless it is the client's doing. */
@@ -30,7 +31,7 @@ export class Connection {
   private readonly openedAt = performance.now();
   // Built once per connection: a switch point on the hot path allocates nothing.
   private readonly nextChunk = new NextChunk(this);
-  private readonly drained = new Drained(this);
+  private drained: Drained | undefined; // made at the first full write buffer: most never need one
 
   constructor(
     readonly socket: Socket,
@@ -67,14 +68,14 @@ export class Connection {
     this.stats.bytesSent += data.length;
     if (this.socket.write(data)) return DONE;
     this.stats.backpressurePauses++;
-    return this.drained;
+    return (this.drained ??= new Drained(this));
   }
 
   /** The chunk to hand to the task now, `null` at the end, or NOT_READY to wait. */
   takeChunk(): Buffer | null | typeof NOT_READY {
-    const chunk = this.pending.shift();
+    const chunk = this.pending?.shift();
     if (chunk !== undefined) {
-      if (this.pending.length === 0 && !this.eof) this.socket.resume();
+      if (this.pending!.length === 0 && !this.eof) this.socket.resume();
       return chunk;
     }
     return this.eof ? null : NOT_READY;
@@ -111,9 +112,9 @@ export class Connection {
     for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) {
       this.stats.reads++;
       this.stats.bytesReceived += chunk.length;
-      this.pending.push(chunk);
+      (this.pending ??= []).push(chunk);
     }
-    if (this.nextChunk.hasWaiter) this.nextChunk.deliver(this.pending.shift() ?? null);
+    if (this.nextChunk.hasWaiter) this.nextChunk.deliver(this.pending?.shift() ?? null);
   }
 
   received(chunk: Buffer): void {
@@ -121,7 +122,7 @@ export class Connection {
     this.stats.bytesReceived += chunk.length;
     // A waiting task runs now, synchronously, until its next switch point.
     if (this.nextChunk.deliver(chunk)) return;
-    this.pending.push(chunk);
+    (this.pending ??= []).push(chunk);
     this.socket.pause();
   }
 
@@ -132,13 +133,13 @@ export class Connection {
 
   failed(): void {
     this.reason ??= 'error';
-    this.pending.length = 0; // nowhere to echo them to
+    this.pending = undefined; // nowhere to echo them to
     this.ended();
     this.drainedOrGone();
   }
 
   drainedOrGone(): void {
-    this.drained.deliver();
+    this.drained?.deliver();
   }
 
   closed(): void {
