@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { taskStats } from '../tasks/task.js';
 import { monitorStats } from '../tasks/monitor.js';
+import { addProcessMetrics } from './process-metrics.js';
 
 /** Why a connection ended; the label values of `echo_connections_closed_total`. */
 export const CLOSE_REASONS = ['client', 'idle', 'error', 'shutdown'] as const;
@@ -33,7 +34,7 @@ export const CONNECTION_DURATION_BUCKETS = [
 
 /**
  * Builds a fresh registry with the echo server's metrics and prom-client's default process
- * and Node.js metrics. Counters and gauges copy the plain numbers at scrape time (their
+ * and Node.js metrics (see `addProcessMetrics`). Counters and gauges copy the plain numbers at scrape time (their
  * `collect`), so nothing here runs per message. Installs the connection duration histogram
  * into `stats.observeConnectionDuration`, the one metric observed as it happens (once per
  * connection, not per message).
@@ -116,6 +117,6 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
     registers,
   }).set({ version, node_version: process.version }, 1);
 
-  collectDefaultMetrics({ register: registry });
+  addProcessMetrics(registry);
   return registry;
 }

@@ -8,11 +8,13 @@ import { runningTaskId, type AnyTask } from './task.js';
  * reports when the event loop was held longer than a limit, and names the task that held it.
  *
  * How, at no cost to the data path: a timer on the main thread beats a counter in shared
- * memory every `tick` ms. A watchdog thread sleeps on that counter (`Atomics.wait`). If no beat
- * comes for `maxBlockingMs + tick`, the loop is blocked right now, so the watchdog reads
- * `runningTaskId` (which the runtime keeps in shared memory anyway) and flags that task. The
- * main thread sees the flag on its first beat after the block, knows from its own timer how
- * long the gap was, and reports it. Nothing is timed per message or per task step.
+ * memory every `tick` ms. A watchdog thread wakes every `maxBlockingMs / 2` and looks at the
+ * counter. If it has not moved since its last look, the loop is blocked right now, so the
+ * watchdog reads `runningTaskId` (which the runtime keeps in shared memory anyway) and flags
+ * that task. The main thread sees the flag on its first beat after the block, knows from its
+ * own timer how long the gap was, and reports it if the gap exceeds the limit. Nothing is timed
+ * per message or per task step, and the main thread never wakes the watchdog: measured on a
+ * loaded server, waking it on every beat (`Atomics.notify`) cost more than everything else here.
  */
 
 /** What the detector reports, once per blocked stretch of the event loop. */
@@ -47,18 +49,21 @@ const FLAGGED = 1; // 1 + id of the task the watchdog caught holding the loop; 0
 const STOP = 2; // set to 1 to end the watchdog
 
 // The watchdog thread, kept as source so that it runs the same from src/ (vitest) and dist/.
+// A block of 2 * lookMs always spans one whole interval between two looks, so with
+// lookMs = maxBlockingMs / 2 every block longer than the limit gets flagged while it lasts.
 const WATCHDOG = `
 const { workerData } = require('node:worker_threads');
-const { control, running, limitMs } = workerData;
+const { control, running, lookMs } = workerData;
+let seen = Atomics.load(control, ${BEAT});
 for (;;) {
+  Atomics.wait(control, ${STOP}, 0, lookMs);
+  if (Atomics.load(control, ${STOP})) break;
   const beat = Atomics.load(control, ${BEAT});
-  const woke = Atomics.wait(control, ${BEAT}, beat, limitMs);
-  if (Atomics.load(control, ${STOP})) break;
-  if (woke !== 'timed-out') continue;
-  // No beat for limitMs: the main thread is stuck in whatever runs now.
-  Atomics.store(control, ${FLAGGED}, Atomics.load(running, 0) + 1);
-  Atomics.wait(control, ${BEAT}, beat);
-  if (Atomics.load(control, ${STOP})) break;
+  if (beat === seen && Atomics.load(control, ${FLAGGED}) === 0) {
+    // Not one beat since the last look: the main thread is stuck in whatever runs now.
+    Atomics.store(control, ${FLAGGED}, Atomics.load(running, 0) + 1);
+  }
+  seen = beat;
 }
 `;
 
@@ -83,15 +88,15 @@ export function startBlockedLoopMonitor(options: {
   if (active) throw new MonitorError('a blocked-loop monitor is already running');
   const { maxBlockingMs, onBlocked } = options;
   if (!(maxBlockingMs > 0)) throw new MonitorError(`maxBlockingMs must be positive, got ${maxBlockingMs}`);
-  // A beat every quarter of the limit keeps the estimate within a quarter; never more than
-  // 20 beats a second, so an idle server stays idle.
+  // A beat every quarter of the limit (at most every 50 ms) keeps the reported duration
+  // within a quarter of the limit.
   const tickMs = Math.max(1, Math.min(50, Math.floor(maxBlockingMs / 4)));
   const control = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
   const tracked = new Map<number, AnyTask>();
 
   const worker = new Worker(WATCHDOG, {
     eval: true,
-    workerData: { control, running: runningTaskId, limitMs: maxBlockingMs + tickMs },
+    workerData: { control, running: runningTaskId, lookMs: Math.max(1, Math.floor(maxBlockingMs / 2)) },
   });
   worker.unref();
   const ready = new Promise<void>((resolve, reject) => {
@@ -105,17 +110,18 @@ export function startBlockedLoopMonitor(options: {
     const now = performance.now();
     const gapMs = now - last;
     last = now;
-    const flagged = Atomics.exchange(control, FLAGGED, 0);
     Atomics.add(control, BEAT, 1);
-    Atomics.notify(control, BEAT);
-    if (flagged !== 0) report(flagged - 1, gapMs);
+    const flagged = Atomics.exchange(control, FLAGGED, 0);
+    // The gap between two beats, less the one tick it would have lasted anyway. The watchdog
+    // also flags shorter stalls (over half the limit); only those past the limit count.
+    if (flagged !== 0) report(flagged - 1, gapMs - tickMs);
   };
-  const report = (taskId: number, gapMs: number) => {
+  const report = (taskId: number, blockedMs: number) => {
     const task = tracked.get(taskId);
     if (task?.dead) tracked.delete(taskId); // it ended during the block: kept until now
+    if (blockedMs <= maxBlockingMs) return;
     monitorStats.blockedLoopEvents++;
-    // The gap between two beats, less the one beat it would have been anyway.
-    onBlocked({ taskId, taskName: task?.describe(), blockedMs: Math.round(gapMs - tickMs) });
+    onBlocked({ taskId, taskName: task?.describe(), blockedMs: Math.round(blockedMs) });
   };
   const timer = setInterval(beat, tickMs);
   timer.unref();
@@ -138,7 +144,7 @@ export function startBlockedLoopMonitor(options: {
       stopped ??= (async () => {
         clearInterval(timer);
         Atomics.store(control, STOP, 1);
-        Atomics.notify(control, BEAT);
+        Atomics.notify(control, STOP);
         for (const task of tracked.values()) task.unlink(untrack);
         tracked.clear();
         if (active === monitor) active = undefined;
