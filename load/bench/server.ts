@@ -10,7 +10,8 @@
  * Usage: npm run bench -- [--duration 5s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,13 +35,31 @@ const { values: args } = parseArgs({
   },
 });
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+/**
+ * The load: the C client (compiled here) when a C compiler exists, since a Node.js client
+ * costs about as much per message as the server and would saturate its core first; otherwise
+ * the Node.js client, and the throughput ratio then says little (CPU per message still does).
+ */
+function pingClient(): { command: string[]; kind: string } {
+  const source = fileURLToPath(new URL('../../../load/bench/ping-client.c', import.meta.url));
+  const binary = fileURLToPath(new URL('../../../.bench/ping-client', import.meta.url));
+  mkdirSync(dirname(binary), { recursive: true });
+  const compiled = spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' }).status === 0;
+  if (compiled) return { command: [binary], kind: 'C' };
+  return { command: [process.execPath, here('./ping-client.js')], kind: 'Node.js' };
+}
+const PING_CLIENT = pingClient();
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** Starts a process pinned to `core`, with room for many descriptors. */
+/** Starts a Node.js script pinned to `core`, with room for many descriptors. */
 function launch(command: string[], core: number, nodeFlags: string[] = []): ChildProcess {
+  return launchProgram([process.execPath, ...nodeFlags, ...command], core);
+}
+
+function launchProgram(argv: string[], core: number): ChildProcess {
   const pin = hasTaskset ? `taskset -c ${core} ` : '';
-  const argv = [...nodeFlags, ...command].map((a) => `'${a}'`).join(' ');
-  const line = `ulimit -n $(ulimit -Hn); exec ${pin}"${process.execPath}" ${argv}`;
+  const line = `ulimit -n $(ulimit -Hn); exec ${pin}${argv.map((a) => `'${a}'`).join(' ')}`;
   return spawn('bash', ['-c', line], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
@@ -103,7 +122,10 @@ async function throughput(name: ServerName, size: number): Promise<ThroughputSam
   const server = await startServer(name);
   const warmupMs = parseDuration(args.warmup!);
   const durationMs = parseDuration(args.duration!);
-  const client = launch([here('./ping-client.js'), String(server.port), args.clients!, String(size), String(warmupMs), String(durationMs)], 1);
+  const client = launchProgram(
+    [...PING_CLIENT.command, String(server.port), args.clients!, String(size), String(warmupMs), String(durationMs)],
+    1,
+  );
   // Sample the server's CPU time over the same window the client counts.
   const cpuStart = new Promise<number>((resolve) => setTimeout(() => resolve(cpuSeconds(server.child.pid!)), warmupMs));
   const result = await firstLine(client, (line) => JSON.parse(line) as { messages: number; seconds: number; errors: number }, warmupMs + durationMs + 30_000);
@@ -133,7 +155,10 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   const rounds = Number(args.rounds);
-  console.log(`server benchmark: ${args.clients} clients, ${args.duration} x ${rounds} rounds, taskset: ${hasTaskset ? 'yes' : 'no'}`);
+  console.log(
+    `server benchmark: ${args.clients} clients, ${args.duration} x ${rounds} rounds, ` +
+      `${PING_CLIENT.kind} client, taskset: ${hasTaskset ? 'yes' : 'no'}`,
+  );
   if (args.only !== 'memory') {
     for (const size of [64, 1024]) {
       const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [] };
