@@ -151,10 +151,13 @@ function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<v
     }
     stopping = true;
     log.info({ signal }, 'signal received');
-    void server
+    server
       .shutdown()
       .then(cleanup)
-      .then(() => process.exit(0));
+      .then(
+        () => process.exit(0),
+        (error: unknown) => fail(EXIT_START_FAILED, `shutdown failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -163,7 +166,7 @@ function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<v
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const log = createLogger({ name: 'echo-server', level: options.logLevel });
-  setFailureReporter((task, error) => log.error({ task: task.name, err: error }, 'task failed'));
+  setFailureReporter((task, error) => log.error({ task: task.describe(), err: error }, 'task failed'));
   // The detector starts first, so that it can name every connection's task.
   let monitor: BlockedLoopMonitor | undefined;
   if (options.maxBlocking > 0) {

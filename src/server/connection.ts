@@ -115,6 +115,9 @@ export class Connection {
       (this.pending ??= []).push(chunk);
     }
     if (this.nextChunk.hasWaiter) this.nextChunk.deliver(this.pending?.shift() ?? null);
+    // A task stuck in `send` has a client that does not read: it may never drain, and an idle
+    // timer fires only once. Give it the close deadline, then the socket goes.
+    if (this.drained?.hasWaiter) this.closeTimer ??= setTimeout(destroy, CLOSE_DEADLINE_MS, socket);
   }
 
   received(chunk: Buffer): void {

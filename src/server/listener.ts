@@ -14,6 +14,8 @@ export class Listener {
 
   constructor(private readonly server: Server) {
     server.on('connection', (socket: Socket) => {
+      // Until its connection takes it over, a reset on a waiting socket must go nowhere.
+      socket.on('error', ignore);
       if (this.closed) return void socket.destroy();
       const acceptor = this.acceptor;
       if (acceptor) acceptor(socket);
@@ -38,7 +40,10 @@ export class Listener {
     if (this.closed) return;
     this.closed = true;
     this.server.close();
+    for (const socket of this.waiting.splice(0)) socket.destroy();
     const acceptor = this.acceptor;
     if (acceptor) acceptor(null);
   }
 }
+
+function ignore(): void {}

@@ -9,7 +9,7 @@
  * through a promise or a timer.
  */
 
-/** What the hub asks a task to do when it gets the thread. */
+/** What the hub asks a task to do when it gets the thread: go on, throw, or return (halt). */
 export const Step = { Next: 0, Throw: 1, Return: 2 } as const;
 export type Step = (typeof Step)[keyof typeof Step];
 
@@ -23,11 +23,6 @@ const queue: unknown[] = [];
 let head = 0;
 let draining = false;
 let drainScheduled = false;
-
-/** Whether some task (or the hub on its behalf) holds the thread right now. */
-export function insideHub(): boolean {
-  return draining;
-}
 
 /** Wakes `task` with `step`: at once when called from outside the hub, queued otherwise. */
 export function wake(task: Steppable, step: Step, arg: unknown): void {
@@ -69,14 +64,22 @@ function drainFromMicrotask(): void {
 }
 
 function runQueued(): void {
-  while (head < queue.length) {
-    const task = queue[head] as Steppable;
-    const step = queue[head + 1] as Step;
-    const arg = queue[head + 2];
-    queue[head] = queue[head + 2] = undefined;
-    head += 3;
-    task.step(step, arg);
+  try {
+    while (head < queue.length) {
+      const task = queue[head] as Steppable;
+      const step = queue[head + 1] as Step;
+      const arg = queue[head + 2];
+      queue[head] = queue[head + 2] = undefined;
+      head += 3;
+      task.step(step, arg);
+    }
+    queue.length = 0;
+    head = 0;
+  } finally {
+    // Only if a step threw (it should not): the rest of the queue still gets its turn.
+    if (head < queue.length && !drainScheduled) {
+      drainScheduled = true;
+      queueMicrotask(drainFromMicrotask);
+    }
   }
-  queue.length = 0;
-  head = 0;
 }

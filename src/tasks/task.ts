@@ -111,6 +111,10 @@ export class Task<T = unknown> implements Steppable, Waker {
    * Called from outside any task, the cleanup runs before `kill` returns (up to the cleanup's
    * own first switch point, if it has one). Called from inside a task, it runs as soon as the
    * caller switches; `yield* task.join()` waits for it.
+   *
+   * A task already woken but not yet run (its switch point has ended and handed it a value,
+   * say a Queue item) first takes that value and runs to its next switch point, and halts
+   * there: a value handed to a task is never silently dropped.
    */
   kill(): void {
     if (this.state === 'done' || this.killed) return;
@@ -150,6 +154,7 @@ export class Task<T = unknown> implements Steppable, Waker {
     (this.links ??= []).push(callback);
   }
 
+  /** Removes a callback added with `link`. */
   unlink(callback: (task: Task<T>) => void): void {
     const index = this.links?.indexOf(callback) ?? -1;
     if (index >= 0) this.links!.splice(index, 1);
@@ -253,6 +258,13 @@ export class Task<T = unknown> implements Steppable, Waker {
 
   private park(yielded: Yielded): void {
     if (typeof yielded !== 'function') {
+      if (typeof (yielded as Partial<SwitchPoint> | null)?.enter !== 'function') {
+        // `yield x` instead of `yield* operation`: a mistake TypeScript catches, plain JS not.
+        const error = new TypeError(`${this} yielded ${String(yielded)}, not an operation: use yield*`);
+        this.state = 'ready';
+        wake(this, Step.Throw, error);
+        return;
+      }
       // A switch point object: no closures; it names itself when it wakes the task.
       this.state = 'parked';
       this.parkedOn = yielded;
@@ -293,7 +305,11 @@ export class Task<T = unknown> implements Steppable, Waker {
     const switchPoint = this.parkedOn;
     if (switchPoint) {
       this.parkedOn = undefined;
-      switchPoint.leave();
+      try {
+        switchPoint.leave();
+      } catch (error) {
+        reportFailure(this, error);
+      }
       return;
     }
     const undo = this.undo;
@@ -314,7 +330,11 @@ export class Task<T = unknown> implements Steppable, Waker {
       this.failed = true;
       this.exception = error;
       taskStats.failed++;
-      reportFailure(this, error);
+      try {
+        reportFailure(this, error);
+      } catch {
+        // A broken reporter must not break the runtime: the error stays on the task.
+      }
     } else {
       this.value = value;
     }

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { connect, echoOnce, waitFor } from '../helpers/clients.js';
+import { connect, echoOnce, readBytes, waitFor } from '../helpers/clients.js';
 import { startServerProcess } from '../helpers/server-process.js';
 
 const CLIENTS = 150;
@@ -18,28 +18,37 @@ describe('descriptor exhaustion', () => {
       socket.resume();
     }
     expect(await waitFor(() => closedByServer > 0)).toBe(true);
-    // Those it holds it still serves.
-    const held = sockets.find((s) => !s.closed && !s.readableEnded)!;
-    const reply = new Promise<string>((resolve) => held.once('data', (d: Buffer) => resolve(d.toString())));
-    held.write('held');
-    expect(await reply).toBe('HELD');
-    const closedEarly = closedByServer;
+    // Those it holds it still serves: each answers (a closed one would end the read instead).
+    const replies = await Promise.all(
+      sockets.map(async (socket) => {
+        if (socket.closed || socket.readableEnded) return '';
+        const reply = readBytes(socket, 4, 10_000);
+        socket.write('held');
+        return (await reply).toString();
+      }),
+    );
+    const served = replies.filter((reply) => reply === 'HELD').length;
+    expect(served).toBeGreaterThan(0);
+    expect(served + replies.filter((reply) => reply === '').length).toBe(CLIENTS);
+    const closedEarly = CLIENTS - served;
 
     for (const socket of sockets) socket.destroy();
     // Serving again: a fresh client gets its echo once the old descriptors are closed.
-    let answer = '';
-    const servedAgain = await waitFor(() => {
-      void echoOnce(server.port, Buffer.from('back again')).then((b) => (answer = b.toString()), () => {});
-      return answer === 'BACK AGAIN';
-    }, 15_000);
+    let servedAgain = false;
+    for (let attempt = 0; attempt < 100 && !servedAgain; attempt++) {
+      const answer = await echoOnce(server.port, Buffer.from('back again')).catch(() => Buffer.alloc(0));
+      servedAgain = answer.toString() === 'BACK AGAIN';
+      if (!servedAgain) await new Promise((r) => setTimeout(r, 100));
+    }
     expect(servedAgain).toBe(true);
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     const done = server.logs.find((l) => l.msg === 'shutdown done')!;
-    // Every connection was either held and served, or closed while descriptors ran out.
-    const accepted = done.accepted as number;
-    expect(accepted).toBeLessThan(CLIENTS + 5);
-    expect(closedEarly).toBeGreaterThanOrEqual(CLIENTS - (accepted - 1));
+    // Every connection was either held and served, or closed by libuv while descriptors ran
+    // out (never reaching the server); the fresh clients at the end were accepted too.
+    expect(done.accepted as number).toBeGreaterThanOrEqual(served + 1);
+    expect(done.accepted as number).toBeLessThanOrEqual(served + 100);
+    expect(closedEarly).toBeGreaterThan(0);
   });
 });

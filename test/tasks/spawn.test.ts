@@ -86,3 +86,16 @@ describe('spawn', () => {
     expect(value).toBe('done');
   });
 });
+
+describe('misuse', () => {
+  it('a task that yields a plain value instead of an operation fails with a TypeError', async () => {
+    const task = spawn(function* () {
+      // @ts-expect-error: the mistake plain JavaScript allows: `yield` where `yield*` belongs
+      yield 5;
+    });
+    expect(await task.join()).toBe(true);
+    expect(task.successful()).toBe(false);
+    expect(task.exception).toBeInstanceOf(TypeError);
+    expect((task.exception as Error).message).toMatch(/use yield\*/);
+  });
+});
