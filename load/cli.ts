@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { OptionError } from '../src/cli/duration.js';
+import { OptionError } from '../src/parse-option.js';
 import { createLogger } from '../src/log.js';
 import { parseOptions, DEFAULTS, type LoadOptions, type RawOptions } from './options.js';
 import { ProgressLine } from './progress.js';

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { OptionError, parseDuration, parseInteger } from '../src/cli/duration.js';
+import { OptionError, parseDuration, parseInteger } from '../src/parse-option.js';
 
 const SERVER_CLI = fileURLToPath(new URL('../src/cli/echo-server.js', import.meta.url));
 const LOAD_CLI = fileURLToPath(new URL('./cli.js', import.meta.url));

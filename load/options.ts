@@ -1,4 +1,4 @@
-import { OptionError, parseDuration, parseInteger } from '../src/cli/duration.js';
+import { OptionError, parseDuration, parseInteger } from '../src/parse-option.js';
 import { LOG_LEVELS } from '../src/log.js';
 import type { LevelWithSilent } from 'pino';
 

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../src/cli/duration.js';
+import { parseDuration } from '../../src/parse-option.js';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const SERVERS = {

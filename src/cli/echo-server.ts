@@ -9,7 +9,7 @@ import { MetricsServerError, startMetricsServer, type MetricsServer } from '../m
 import { StartupError, startEchoServer, type EchoServer } from '../server/index.js';
 import { setFailureReporter } from '../tasks/index.js';
 import { startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/monitor.js';
-import { OptionError, parseDuration, parseInteger } from './duration.js';
+import { OptionError, parseDuration, parseInteger } from '../parse-option.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 after a clean shutdown, 1 when the server cannot start, 2 for bad options. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OptionError } from '../../src/cli/duration.js';
+import { OptionError } from '../../src/parse-option.js';
 import { parseOptions } from '../../load/options.js';
 import { runLoad } from './support/cli.js';
 

@@ -1,3 +1,4 @@
+/** Parsing of command-line values shared by both programs: durations, whole numbers, and the error they throw. */
 /** A command-line value that could not be understood; the CLI prints `message` and exits 2. */
 export class OptionError extends Error {
   readonly code = 'EOPTION';
