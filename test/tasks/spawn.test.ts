@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { run, sleep, spawn, taskStats } from '../../src/tasks/index.js';
+import { run, sleep, spawn, taskStats, type Operation } from '../../src/tasks/index.js';
 
 describe('spawn', () => {
   it('returns the handle before the task runs', async () => {
@@ -89,10 +89,11 @@ describe('spawn', () => {
 
 describe('misuse', () => {
   it('a task that yields a plain value instead of an operation fails with a TypeError', async () => {
-    const task = spawn(function* () {
-      // @ts-expect-error: the mistake plain JavaScript allows: `yield` where `yield*` belongs
+    // The mistake plain JavaScript allows (TypeScript would not): `yield` where `yield*` belongs.
+    const body = function* () {
       yield 5;
-    });
+    } as unknown as () => Operation<void>;
+    const task = spawn(body);
     expect(await task.join()).toBe(true);
     expect(task.successful()).toBe(false);
     expect(task.exception).toBeInstanceOf(TypeError);
