@@ -1,6 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
+import { HTTP_THREAD_SOURCE, type FromHttpThread, type HttpThreadData, type ToHttpThread } from './http-thread.js';
 import { createMetricsRegistry, type ServerCounters } from './registry.js';
+import { route } from './routes.js';
 
 /** The metrics endpoint could not start (port in use, bad address, ...). */
 export class MetricsServerError extends Error {
@@ -34,8 +36,10 @@ export interface MetricsServer {
 
 /**
  * Serves the Prometheus text format on `GET /metrics` and health on `GET /healthz` (200 `ok`
- * while serving, 503 `shutting down` once `isHealthy()` turns false), on its own HTTP port so
- * that echo traffic and monitoring never share a socket. Any other path answers 404.
+ * while serving, 503 `shutting down` once `isHealthy()` turns false), on its own port so that
+ * echo traffic and monitoring never share a socket; any other path answers 404 (see `route`).
+ * The HTTP server runs on a thread of its own (see `http-thread.ts`); the registry, and so
+ * every number, stays on this thread.
  *
  * @example
  *   const metrics = await startMetricsServer({
@@ -47,56 +51,63 @@ export interface MetricsServer {
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { host, isHealthy, logger } = options;
   const registry = createMetricsRegistry({ stats: options.stats, version: options.version });
+  const workerData: HttpThreadData = { host, port: options.port };
+  const thread = new Worker(HTTP_THREAD_SOURCE, { eval: true, workerData });
+  const send = (message: ToHttpThread) => thread.postMessage(message);
 
-  const handle = (request: IncomingMessage, response: ServerResponse) => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (path !== '/metrics' && path !== '/healthz') return reply(response, 404, 'not found\n');
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
-      return reply(response, 405, 'method not allowed\n');
-    }
-    if (path === '/healthz') {
-      return isHealthy() ? reply(response, 200, 'ok\n') : reply(response, 503, 'shutting down\n');
-    }
-    registry.metrics().then(
-      (text) => reply(response, 200, text, registry.contentType),
-      (error: unknown) => {
-        logger.error({ err: error }, 'metrics collection failed');
-        reply(response, 500, 'metrics collection failed\n');
-      },
-    );
-  };
-
-  const server = createServer(handle);
   let listening = false;
-  await new Promise<void>((resolve, reject) => {
-    server.on('error', (error: NodeJS.ErrnoException) => {
-      if (listening) return logger.error({ err: error }, 'metrics server error');
-      const where = `${host.includes(':') ? `[${host}]` : host}:${options.port}`;
-      const reason = REASONS[error.code ?? ''] ?? error.message;
-      reject(new MetricsServerError(`cannot serve metrics on ${where}: ${reason}`, error.code));
+  let closed: (() => void) | undefined;
+  const port = await new Promise<number>((resolve, reject) => {
+    thread.on('error', (error) => {
+      // The thread itself failed (never expected): before start-up it is the start-up error.
+      if (listening) logger.error({ err: error }, 'metrics thread failed');
+      else reject(error);
     });
-    server.listen(options.port, host, () => {
-      listening = true;
-      resolve();
+    thread.on('message', (message: FromHttpThread) => {
+      switch (message.type) {
+        case 'listening':
+          listening = true;
+          return resolve(message.port);
+        case 'error':
+          if (!listening) return reject(listenError(host, options.port, message.code, message.message));
+          return logger.error({ code: message.code, err: message.message }, 'metrics server error');
+        case 'request':
+          return void route(message.method, message.url, registry, isHealthy).then(
+            (reply) => send({ type: 'response', id: message.id, ...reply }),
+            (error: unknown) => {
+              logger.error({ err: error }, 'metrics collection failed');
+              send({ type: 'response', id: message.id, status: 500, headers: {}, body: 'metrics collection failed\n' });
+            },
+          );
+        case 'closed':
+          return closed?.();
+      }
     });
+  }).catch(async (error: unknown) => {
+    await thread.terminate();
+    throw error;
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
   logger.info({ host, port, paths: ['/metrics', '/healthz'] }, 'metrics listening');
 
-  let closed: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
   return {
     port,
     registry,
     close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+      closing ??= new Promise<void>((resolve) => {
+        closed = resolve;
+        send({ type: 'close' });
+      }).then(async () => {
+        await thread.terminate();
       });
-      return closed;
+      return closing;
     },
   };
+}
+
+function listenError(host: string, port: number, code: string | undefined, message: string): MetricsServerError {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return new MetricsServerError(`cannot serve metrics on ${where}: ${REASONS[code ?? ''] ?? message}`, code);
 }
 
 // Said for a person, with the way out: metrics have their own port.
@@ -105,8 +116,3 @@ const REASONS: Record<string, string> = {
   EADDRNOTAVAIL: 'address not available on this machine (see --metrics-host)',
   EACCES: 'permission denied (ports below 1024 need privileges)',
 };
-
-function reply(response: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  response.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-  response.end(body);
-}
