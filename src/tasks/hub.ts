@@ -73,8 +73,11 @@ function runQueued(): void {
       head += 3;
       task.step(step, arg);
     }
-    queue.length = 0;
-    head = 0;
+    // Nothing was queued in the common case (one socket event, one task): skip the resize.
+    if (head !== 0) {
+      queue.length = 0;
+      head = 0;
+    }
   } finally {
     // Only if a step threw (it should not): the rest of the queue still gets its turn.
     if (head < queue.length && !drainScheduled) {
