@@ -52,6 +52,8 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
   let ready = 0;
   let done = 0;
   let exited = 0;
+  // A worker that reports and then exits must count once: per id, not per event.
+  const finished = new Set<number>();
   let failure: LoadError | undefined;
 
   const onAbort = () => waiter.notify();
@@ -78,9 +80,14 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
     };
     const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
     thread.on('message', (message: WorkerMessage) => {
-      if (message.type === 'ready') ready++;
-      else if (message.type === 'done') done++;
-      else results.push(message);
+      if (message.type === 'result') {
+        results.push(message);
+        finished.add(worker);
+      } else if (message.type === 'ready') {
+        ready++;
+      } else {
+        done++;
+      }
       waiter.notify();
     });
     thread.on('error', (error: Error) => {
@@ -89,6 +96,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
     });
     thread.on('exit', () => {
       exited++;
+      finished.add(worker);
       waiter.notify();
     });
     return thread;
@@ -122,7 +130,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
     sampler.stop();
     log.info({ interrupted: signal?.aborted === true }, 'stopping');
     post({ type: 'stop' });
-    await waiter.until(() => results.length + exited >= counts || failure !== undefined, RESULT_DEADLINE_MS);
+    await waiter.until(() => finished.size === counts || failure !== undefined, RESULT_DEADLINE_MS);
     await waiter.until(() => exited === counts, EXIT_DEADLINE_MS);
   } finally {
     sampler.stop();
