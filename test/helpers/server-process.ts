@@ -26,7 +26,8 @@ afterEach(() => {
  * and resolves once it logs `listening`.
  */
 export function startServerProcess(args: string[] = [], options: { shellPrefix?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
-  const argv = [SERVER_CLI, '--port', '0', ...args];
+  // Metrics on a free port too: the default (9464) would collide between test files.
+  const argv = [SERVER_CLI, '--port', '0', '--metrics-port', '0', ...args];
   const child = options.shellPrefix
     ? spawn('bash', ['-c', `${options.shellPrefix}; exec "${process.execPath}" ${argv.map((a) => `'${a}'`).join(' ')}`], {
         env: { ...process.env, ...options.env },

@@ -6,7 +6,7 @@ import { SERVER_CLI, startServerProcess } from '../helpers/server-process.js';
 
 /** Runs echo-server to completion (for start-up errors) and returns its code and output. */
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [SERVER_CLI, ...args], {
+  const result = spawnSync(process.execPath, [SERVER_CLI, '--metrics-port', '0', ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 15_000,
