@@ -21,8 +21,9 @@ const FAILURE_LABELS: Record<FailureKind, string> = {
 export function formatReport(result: LoadResult): string {
   const lines: string[] = [];
   const rate = result.rate > 0 ? `, ${formatCount(result.rate)} msg/s per connection` : '';
+  const address = result.address === result.host ? '' : ` (${result.address})`;
   lines.push(
-    `echo-load: ${formatCount(result.connections)} connections to ${result.host}:${result.port} ` +
+    `echo-load: ${formatCount(result.connections)} connections to ${result.host}:${result.port}${address} ` +
       `over ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${formatBytes(result.size)} messages, ` +
       `pipeline ${result.pipelining}${rate}`,
     '',

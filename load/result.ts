@@ -20,6 +20,8 @@ export type Distribution = Record<string, number>;
  */
 export interface LoadResult {
   host: string;
+  /** The address of `host` the connections went to. */
+  address: string;
   port: number;
   /** Connections asked for (autocannon's meaning). */
   connections: number;
@@ -56,6 +58,8 @@ export interface LoadResult {
 
 export interface ResultInput {
   options: LoadOptions;
+  /** The address `options.host` resolved to and the run connected to. */
+  address: string;
   workers: readonly WorkerResult[];
   samples: readonly Sample[];
   durationMs: number;
@@ -82,6 +86,7 @@ export function buildResult(input: ResultInput): LoadResult {
   const mismatches = sum('mismatches');
   return {
     host: options.host,
+    address: input.address,
     port: options.port,
     connections: options.clients,
     connected: sum('connected'),

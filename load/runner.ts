@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../src/log.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './messages.js';
 import type { LoadOptions } from './options.js';
+import { firstReachable } from './reachable.js';
 import { buildResult, type LoadResult, type WorkerResult } from './result.js';
 import { Sampler, type Tick } from './sampler.js';
 import { SHARED_SLOTS } from './tally.js';
@@ -44,7 +45,7 @@ const EXIT_DEADLINE_MS = 3000;
  */
 export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<LoadResult> {
   const { log, signal } = hooks;
-  const address = await resolve(options.host);
+  const address = await resolve(options.host, options.port);
   const counts = options.workers;
   const counters = new SharedArrayBuffer(counts * SHARED_SLOTS * Float64Array.BYTES_PER_ELEMENT);
   const waiter = new Waiter();
@@ -142,6 +143,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
 
   return buildResult({
     options,
+    address,
     workers: results,
     samples: sampler.samples,
     durationMs: messagesMode ? activeSpan(results) : measureStart === 0 ? 0 : measureEnd - measureStart,
@@ -159,12 +161,17 @@ function activeSpan(results: readonly WorkerResult[]): number {
   return Math.max(0, Math.max(...lasts) - Math.min(...firsts));
 }
 
-/** Resolves the host once, so that 50,000 connections do not make 50,000 DNS lookups. */
-async function resolve(host: string): Promise<string> {
+/**
+ * Resolves the host once, so that 50,000 connections do not make 50,000 DNS lookups, to the
+ * first of its addresses where the server accepts connections.
+ */
+async function resolve(host: string, port: number): Promise<string> {
+  let addresses: string[];
   try {
-    return (await lookup(host)).address;
+    addresses = (await lookup(host, { all: true })).map((entry) => entry.address);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'ERROR';
     throw new LoadError('EHOST', `cannot resolve host '${host}' (${code})`);
   }
+  return firstReachable(addresses, port);
 }

@@ -83,6 +83,16 @@ describe('echo-load against the real echo server', () => {
     expect(result.requests.average).toBeGreaterThan(20);
   });
 
+  it('reaches a server on 127.0.0.1 through --host localhost, whatever localhost resolves to first', async () => {
+    const { port } = await startRealServer();
+    const { code, result } = await runLoadJson(['--host', 'localhost', '--port', String(port), '--clients', '3', '--messages', '30']);
+    expect(result.errors).toBe(0);
+    expect(code).toBe(0);
+    expect(result.host).toBe('localhost');
+    expect(result.address).toBe('127.0.0.1');
+    expect(result.requests.total).toBe(30);
+  });
+
   it('prints a human report that agrees with --json', async () => {
     const { port } = await startRealServer();
     const args = ['--port', String(port), '--clients', '25', '--messages', '5000', '--size', '32'];

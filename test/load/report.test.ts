@@ -7,6 +7,7 @@ import { describeRates } from '../../load/result.js';
 function result(overrides: Partial<LoadResult> = {}): LoadResult {
   return {
     host: '127.0.0.1',
+    address: '127.0.0.1',
     port: 8090,
     connections: 500,
     connected: 500,
@@ -55,6 +56,11 @@ describe('the human report', () => {
     expect(text).toContain('Latency from the intended send time (corrected for coordinated omission).');
     expect(text).toMatch(/^0 errors$/m);
     expect(text).toMatch(/^interrupted: the figures cover the 10\.00 s measured before the stop$/m);
+  });
+
+  it('names the address a host name resolved to', () => {
+    const text = formatReport(result({ host: 'localhost', address: '::1' }));
+    expect(text).toMatch(/^echo-load: 500 connections to localhost:8090 \(::1\) over 2 workers/m);
   });
 
   it('formats milliseconds with microsecond precision below 1 ms', () => {
