@@ -280,6 +280,16 @@ export class Connection {
     }
   }
 
+  /**
+   * The server ended or closed the connection. Once the connection has sent and checked its
+   * whole share, nothing is lost: the server may close it (an idle timeout) while the rest of
+   * the run goes on, and it still counts as held. Before that, it is a reset.
+   */
+  closedByServer(note: string): void {
+    if (this.done && this.state === OPEN) return;
+    this.fail('reset', note);
+  }
+
   private clearTimer(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
@@ -305,10 +315,10 @@ function onSocketConnect(this: OwnedSocket): void {
 
 function onSocketEnd(this: OwnedSocket): void {
   const connection = this[owner];
-  connection.fail('reset', `closed by the server (end of stream), connection ${connection.index}`);
+  connection.closedByServer(`closed by the server (end of stream), connection ${connection.index}`);
 }
 
 function onSocketClose(this: OwnedSocket): void {
   const connection = this[owner];
-  connection.fail('reset', `closed, connection ${connection.index}`);
+  connection.closedByServer(`closed, connection ${connection.index}`);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runLoad, runLoadJson } from './support/cli.js';
-import { corruptingEcho, dribblingEcho, plainEcho, resettingEcho, startFakeServer, unusedPort } from './support/servers.js';
+import { corruptingEcho, dribblingEcho, plainEcho, resettingEcho, startFakeServer, startIdleClosingServer, unusedPort } from './support/servers.js';
 
 describe('echo-load against faulty servers', () => {
   it('counts an echo that is not upper-cased as a mismatch, once per connection', async () => {
@@ -50,6 +50,18 @@ describe('echo-load against faulty servers', () => {
     expect(result.connected).toBe(6);
     expect(stdout).toMatch(/^6 errors: 0 refused, 6 resets, 0 timeouts, 0 mismatches$/m);
     expect(stdout).toMatch(/^0 of 6 connections held$/m);
+  });
+
+  it('does not count a connection the server closes after it has done its share of --messages', async () => {
+    // 2 connections, 1 message: connection 1's share is 0, so it is done at once and idle; the
+    // server closes it while connection 0 still waits for its echo.
+    const { port } = await startIdleClosingServer(1, 1);
+    const { code, result } = await runLoadJson(['--port', String(port), '--clients', '2', '--workers', '1', '--messages', '1']);
+    expect(result.resets).toBe(0);
+    expect(result.errors).toBe(0);
+    expect(code).toBe(0);
+    expect(result.requests.total).toBe(1);
+    expect(result.held).toBe(2);
   });
 
   it('counts an echo that never comes as a timeout', async () => {

@@ -96,6 +96,49 @@ export function dribblingEcho(): (socket: net.Socket, chunk: Buffer) => void {
 }
 
 /**
+ * Echoes correctly, but closes idle connections first, as an idle timeout would, without a
+ * clock: once `senders` connections have sent something and `silent` more have connected, it
+ * ends (FIN) every connection that has sent nothing, and holds all echoes until those have
+ * closed. So the closes happen while the senders still wait for their echoes.
+ */
+export async function startIdleClosingServer(senders: number, silent: number): Promise<{ port: number }> {
+  const accepted = new Set<net.Socket>();
+  const talking = new Set<net.Socket>();
+  const held: Array<[net.Socket, Buffer]> = [];
+  let closing = false;
+  let released = false;
+  const release = () => {
+    released = true;
+    for (const [socket, chunk] of held.splice(0)) socket.write(upperAscii(chunk));
+  };
+  const closeSilent = () => {
+    if (closing || talking.size < senders || accepted.size < senders + silent) return;
+    closing = true;
+    const idle = [...accepted].filter((socket) => !talking.has(socket));
+    let open = idle.length;
+    for (const socket of idle) socket.on('close', () => --open === 0 && release()).end();
+    if (open === 0) release();
+  };
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    accepted.add(socket);
+    socket.on('data', (chunk: Buffer) => {
+      talking.add(socket);
+      if (released) socket.write(upperAscii(chunk));
+      else held.push([socket, chunk]);
+      closeSilent();
+    });
+    closeSilent();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port: (server.address() as net.AddressInfo).port };
+}
+
+/**
  * A TCP relay in front of `targetPort` that measures, per connection, the most bytes that were
  * ever sent by the client and not yet echoed back: how much the client really pipelines.
  */
