@@ -190,7 +190,6 @@ async function main(): Promise<void> {
       idleTimeoutMs: options.idleTimeout,
       shutdownTimeoutMs: options.shutdownTimeout,
       logger: log,
-      onConnectionTask: monitor && ((task) => monitor.track(task)),
     });
   } catch (error) {
     if (error instanceof StartupError) fail(EXIT_START_FAILED, error.message);

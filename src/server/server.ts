@@ -20,11 +20,6 @@ export interface ServerOptions {
   /** How long `shutdown` lets connections finish before it ends them. */
   shutdownTimeoutMs: number;
   logger?: Logger;
-  /**
-   * Called with each connection's task (named `conn <address:port>`), e.g. so that the
-   * blocked-loop detector can name the client whose task held the loop. Once per connection.
-   */
-  onConnectionTask?: (task: Task<void>) => void;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -125,7 +120,6 @@ export class EchoServer {
     task.name = 'conn';
     task.about = connection; // described as its remote address, only if ever reported
     connection.task = task;
-    this.options.onConnectionTask?.(task);
   }
 
   /**

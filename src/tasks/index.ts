@@ -1,6 +1,6 @@
 export { suspend, Suspension, type Operation, type Park, type Resume, type Fail, type SwitchPoint, type Waker, type Yielded } from './operation.js';
 export { ReusableOperation, NOT_READY, DONE } from './reusable-operation.js';
-export { Task, type AnyTask, taskStats, currentTask, runningTaskId, setFailureReporter, type FailureReporter } from './task.js';
+export { Task, type AnyTask, taskStats, currentTask, setFailureReporter, type FailureReporter } from './task.js';
 export { spawn, run } from './spawn.js';
 export { sleep } from './sleep.js';
 export { TimeoutError, QueueFull, QueueEmpty, PoolFull, NotInTaskError } from './errors.js';
@@ -11,3 +11,4 @@ export { spawnLater } from './spawn-later.js';
 export { Group } from './group.js';
 export { Pool } from './pool.js';
 export { Queue } from './queue.js';
+export { startBlockedLoopMonitor, monitorStats, MonitorError, type BlockedLoopEvent, type BlockedLoopMonitor } from './monitor.js';

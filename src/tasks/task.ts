@@ -30,10 +30,27 @@ export function setFailureReporter(reporter: FailureReporter): void {
 let running: AnyTask | undefined;
 
 /**
- * The id of the task that holds the thread (0 when none), kept in shared memory so that a
- * watchdog thread can read it while a task blocks the event loop. One store per step.
+ * Shared memory between the runtime and a watchdog thread (see `monitor.ts`), which can look
+ * while a task blocks the event loop: slot `RUNNING` holds the id of the task that holds the
+ * thread (0 when none); the watchdog writes that id into slot `CAUGHT` when it catches the
+ * loop blocked. Two stores and one load per step; nothing per task.
  */
-export const runningTaskId = new Int32Array(new SharedArrayBuffer(4));
+export const watchdogSlots = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+export const RUNNING = 0;
+export const CAUGHT = 1;
+
+let caught: AnyTask | undefined;
+
+/**
+ * The task the watchdog caught blocking the loop, if it is the one with `id`; forgets it.
+ * The task notices at the end of the very step that blocked, so this names it even if that
+ * step was its last.
+ */
+export function takeCaughtTask(id: number): AnyTask | undefined {
+  const task = caught;
+  caught = undefined;
+  return task?.id === id ? task : undefined;
+}
 
 /** The task that holds the thread right now, or undefined outside any task. */
 export function currentTask(): AnyTask | undefined {
@@ -213,20 +230,18 @@ export class Task<T = unknown> implements Steppable, Waker {
       this.state = 'running';
       // eslint-disable-next-line @typescript-eslint/no-this-alias -- the hub's record of who runs
       running = this;
-      runningTaskId[0] = this.id;
+      watchdogSlots[RUNNING] = this.id;
       let result: IteratorResult<Yielded, T>;
       try {
         if (step === Step.Next) result = iterator.next(arg);
         else if (step === Step.Throw) result = iterator.throw!(arg);
         else result = iterator.return!(arg as T);
       } catch (error) {
-        running = undefined;
-        runningTaskId[0] = 0;
+        this.stepEnded();
         this.finish(undefined, error, true);
         return;
       }
-      running = undefined;
-      runningTaskId[0] = 0;
+      this.stepEnded();
       if (result.done) {
         this.finish(result.value, undefined, false);
         return;
@@ -254,6 +269,13 @@ export class Task<T = unknown> implements Steppable, Waker {
     if (this.parkedOn !== from) return;
     this.leaveSwitchPoint();
     wake(this, Step.Throw, error);
+  }
+
+  private stepEnded(): void {
+    running = undefined;
+    watchdogSlots[RUNNING] = 0;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- this step held the loop too long
+    if (watchdogSlots[CAUGHT] === this.id) caught = this;
   }
 
   private park(yielded: Yielded): void {
