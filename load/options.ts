@@ -67,6 +67,12 @@ export const DEFAULTS = {
   logLevel: 'warn',
 } as const;
 
+/**
+ * The most bytes one connection may have in flight (`--pipeline` x message size): each worker
+ * builds a buffer of that size, so the product is capped before anything is allocated.
+ */
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
 /** Payloads are cut from the lower-case alphabet, so an echo that is not upper-cased shows. */
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
 
@@ -99,6 +105,11 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
   }
   const payload = raw.payload === undefined ? alphabetPayload(parseInteger(raw.size ?? DEFAULTS.size, 'size', 1, 16 * 1024 * 1024)) : Buffer.from(raw.payload, 'utf8');
   if (payload.length === 0) throw new OptionError('invalid payload: empty');
+  const pipeline = parseInteger(raw.pipeline ?? DEFAULTS.pipeline, 'pipeline', 1, 65_536);
+  if (pipeline * payload.length > MAX_IN_FLIGHT_BYTES) {
+    const message = raw.payload === undefined ? `--size ${payload.length}` : `--payload of ${payload.length} B`;
+    throw new OptionError(`--pipeline ${pipeline} x ${message} is more than the 64 MiB a connection may have in flight`);
+  }
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new OptionError(`invalid log-level '${logLevel}': use one of ${LOG_LEVELS.join(', ')}`);
@@ -111,7 +122,7 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     durationMs,
     messages,
     payload,
-    pipeline: parseInteger(raw.pipeline ?? DEFAULTS.pipeline, 'pipeline', 1, 65_536),
+    pipeline,
     rate: raw.rate === undefined ? 0 : parseInteger(raw.rate, 'rate', 1, 10_000_000),
     connectRate: raw.connectRate === undefined ? 0 : parseInteger(raw.connectRate, 'connect-rate', 1, 10_000_000),
     connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connect-timeout'),

@@ -16,6 +16,12 @@ describe('echo-load options', () => {
     expect(parseOptions({ clients: '1' }, 4).workers).toBe(1);
   });
 
+  it('allows up to 64 MiB in flight per connection, whether from --size or --payload', () => {
+    expect(parseOptions({ pipeline: '64', size: String(1024 * 1024) }, 1).pipeline).toBe(64);
+    expect(parseOptions({ pipeline: '65536', payload: 'x'.repeat(1024) }, 1).pipeline).toBe(65_536);
+    expect(() => parseOptions({ pipeline: '65536', payload: 'x'.repeat(1025) }, 1)).toThrow(/--pipeline 65536 x --payload of 1025 B .*64 MiB/);
+  });
+
   it('reads durations with units and a payload as text', () => {
     const options = parseOptions({ duration: '1m', warmup: '500ms', timeout: '5s', payload: 'héllo' }, 1);
     expect([options.durationMs, options.warmupMs, options.timeoutMs]).toEqual([60_000, 500, 5000]);
@@ -32,6 +38,7 @@ describe('echo-load options', () => {
     [{ payload: '' }, /payload/],
     [{ port: '70000' }, /port/],
     [{ pipeline: '0' }, /pipeline/],
+    [{ pipeline: '65536', size: '16777216' }, /--pipeline 65536 x --size 16777216 .*64 MiB/],
     [{ logLevel: 'loud' }, /log-level/],
   ])('rejects %j with an OptionError', (raw, pattern) => {
     expect(() => parseOptions(raw, 2)).toThrow(OptionError);
@@ -42,6 +49,7 @@ describe('echo-load options', () => {
     [['--clients', 'many'], /^echo-load: .*clients.*'many'/],
     [['--duration', '10x'], /^echo-load: .*duration.*'10x'/],
     [['--frobnicate'], /^echo-load: unknown option '--frobnicate'$/],
+    [['--pipeline', '1024', '--size', '1048576'], /^echo-load: .*--pipeline 1024 x --size 1048576.*64 MiB/],
   ])('exits 2 with one line for %j', async (args, pattern) => {
     const { code, stdout, stderr } = await runLoad(args);
     expect(code).toBe(2);
