@@ -92,13 +92,12 @@ async function main(argv: string[]): Promise<number> {
 
   let result: LoadResult;
   try {
-    result = await runLoad(options, { log, signal: controller.signal, onTick: progress && ((tick) => progress.show(tick)) });
+    // The progress line is erased before anything else is printed, the report or an error line.
+    const run = runLoad(options, { log, signal: controller.signal, onTick: progress && ((tick) => progress.show(tick)) });
+    result = await run.finally(() => progress?.clear());
   } catch (error) {
-    progress?.clear();
     if (error instanceof LoadError) return fail(error.message, EXIT_FAILED);
     throw error;
-  } finally {
-    progress?.clear();
   }
   if (result.connected === 0 && result.errors > 0 && !result.interrupted) return fail(connectFailure(options, result), EXIT_FAILED);
 

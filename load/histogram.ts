@@ -1,5 +1,8 @@
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
+/** The latency histogram type, so that no other file imports hdr-histogram-js. */
+export type { Histogram };
+
 /**
  * The one place hdr-histogram-js is used. Latencies are recorded in whole microseconds, three
  * significant digits (1 µs resolution up to 1 ms, 0.1% beyond), 64-bit counts so a long run

@@ -1,33 +1,24 @@
+import type { LoadOptions } from './options.js';
 import type { TallyCounts, FailureKind } from './tally.js';
 
 /**
- * What a worker is given at start (its `workerData`). Connection `i` of the run belongs to
- * worker `i % workers`, so a connect ramp and a message quota spread evenly over workers.
+ * What a worker is given at start (its `workerData`): the run's options it needs, and its own
+ * place in the run. Connection `i` of the run belongs to worker `i % workers`, so a connect
+ * ramp and a message quota spread evenly over workers.
  */
-export interface WorkerConfig {
+export type WorkerConfig = Pick<
+  LoadOptions,
+  'workers' | 'clients' | 'port' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages'
+> & {
   /** This worker's number, 0-based. */
   worker: number;
-  workers: number;
-  /** Connections in the whole run. */
-  clients: number;
-  /** An address, resolved once by the main thread. */
+  /** An address, resolved once by the main thread (`LoadOptions.host` may be a name). */
   host: string;
-  port: number;
-  payload: Uint8Array;
-  pipeline: number;
-  /** Messages per second per connection; 0 = unlimited. */
-  rate: number;
-  /** Connections per second over the whole run; 0 = all at once. */
-  connectRate: number;
-  connectTimeoutMs: number;
-  timeoutMs: number;
-  /** Messages over the whole run, or undefined to run until stopped. */
-  messages: number | undefined;
   /** Start measuring at once (message-count runs) instead of on a `measure` message. */
   measureFromStart: boolean;
   /** Float64Array backing store; this worker writes slots [worker * SHARED_SLOTS, +SHARED_SLOTS). */
   counters: SharedArrayBuffer;
-}
+};
 
 /** Main thread to worker. */
 export type MainMessage =

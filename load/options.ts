@@ -1,6 +1,8 @@
 import { OptionError, parseDuration, parseInteger } from '../src/parse-option.js';
 import { LOG_LEVELS } from '../src/log.js';
-import type { LevelWithSilent } from 'pino';
+
+/** A level `--log-level` accepts; derived from src/log.ts, the one place pino is used. */
+type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What a run needs, validated and typed: the CLI builds it, the runner consumes it. */
 export interface LoadOptions {
@@ -30,7 +32,7 @@ export interface LoadOptions {
   warmupMs: number;
   json: boolean;
   progress: boolean;
-  logLevel: LevelWithSilent;
+  logLevel: LogLevel;
 }
 
 /** Options as commander hands them over: strings, unset when not given. */
@@ -130,7 +132,7 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     warmupMs,
     json: raw.json === true,
     progress: raw.progress !== false,
-    logLevel: logLevel as LevelWithSilent,
+    logLevel: logLevel as LogLevel,
   };
 }
 

@@ -1,5 +1,4 @@
-import type { Histogram } from 'hdr-histogram-js';
-import { createLatencyHistogram } from './histogram.js';
+import { createLatencyHistogram, type Histogram } from './histogram.js';
 
 /** Why a connection stopped counting as held. Each connection fails at most once. */
 export type FailureKind = 'refused' | 'reset' | 'timeout' | 'mismatch' | 'error';
