@@ -4,7 +4,9 @@
  * one run mean anything).
  *
  * - throughput: CLIENTS connections ping-pong SIZE-byte messages; server on core 0, client on
- *   core 1 where `taskset` exists. Reports messages/s and the server's CPU time per message.
+ *   core 1 where `taskset` exists. Reports messages/s and the server's CPU time per message for
+ *   the bare server, echo-server with `--no-metrics`, and echo-server with its defaults (metrics
+ *   and blocked-loop detector) scraped once a second.
  * - memory: IDLE connections held open; reports the server's resident memory per connection.
  *
  * Usage: npm run bench -- [--duration 5s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
@@ -21,6 +23,8 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const SERVERS = {
   bare: [here('./bare-server.js'), '0'],
   echo: [here('../../src/cli/echo-server.js'), '--port', '0', '--log-level', 'info', '--no-metrics'],
+  // Defaults (metrics and the blocked-loop detector on), scraped once a second during the run.
+  metrics: [here('../../src/cli/echo-server.js'), '--port', '0', '--log-level', 'info', '--metrics-port', '0'],
 };
 type ServerName = keyof typeof SERVERS;
 
@@ -78,15 +82,31 @@ function firstLine<T>(child: ChildProcess, match: (line: string) => T | undefine
   });
 }
 
-async function startServer(name: ServerName, nodeFlags: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+interface RunningServer {
+  child: ChildProcess;
+  port: number;
+  metricsPort: number | undefined;
+}
+
+async function startServer(name: ServerName, nodeFlags: string[] = []): Promise<RunningServer> {
   const child = launch(SERVERS[name], 0, nodeFlags);
-  const port = await firstLine(child, (line) => {
+  return firstLine(child, (line): RunningServer | undefined => {
     const bare = /^listening (\d+)$/.exec(line);
-    if (bare) return Number(bare[1]);
-    if (line.includes('"msg":"listening"')) return (JSON.parse(line) as { port: number }).port;
-    return undefined;
+    if (bare) return { child, port: Number(bare[1]), metricsPort: undefined };
+    if (!line.includes('"msg":"listening"')) return undefined;
+    const entry = JSON.parse(line) as { port: number; metricsPort?: number | null };
+    return { child, port: entry.port, metricsPort: entry.metricsPort ?? undefined };
   });
-  return { child, port };
+}
+
+/** Fetches /metrics once a second, as a Prometheus would, until stopped. */
+function scrapeEverySecond(port: number): () => void {
+  const timer = setInterval(() => {
+    fetch(`http://127.0.0.1:${port}/metrics`)
+      .then((response) => response.text())
+      .catch(() => {});
+  }, 1000);
+  return () => clearInterval(timer);
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -126,10 +146,12 @@ async function throughput(name: ServerName, size: number): Promise<ThroughputSam
     [...PING_CLIENT.command, String(server.port), args.clients!, String(size), String(warmupMs), String(durationMs)],
     1,
   );
+  const stopScraping = server.metricsPort === undefined ? () => {} : scrapeEverySecond(server.metricsPort);
   // Sample the server's CPU time over the same window the client counts.
   const cpuStart = new Promise<number>((resolve) => setTimeout(() => resolve(cpuSeconds(server.child.pid!)), warmupMs));
   const result = await firstLine(client, (line) => JSON.parse(line) as { messages: number; seconds: number; errors: number }, warmupMs + durationMs + 30_000);
   const cpu = cpuSeconds(server.child.pid!) - (await cpuStart);
+  stopScraping();
   await stop(client);
   await stop(server.child);
   if (result.errors > 0) throw new Error(`${name}: ${result.errors} client errors`);
@@ -161,25 +183,28 @@ async function main(): Promise<void> {
   );
   if (args.only !== 'memory') {
     for (const size of [64, 1024]) {
-      const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [] };
+      const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [], metrics: [] };
       for (let round = 0; round < rounds; round++) {
-        // Alternate the order so that drift in the machine's load hits both alike.
-        const order: ServerName[] = round % 2 === 0 ? ['bare', 'echo'] : ['echo', 'bare'];
-        for (const name of order) samples[name].push(await throughput(name, size));
+        // Rotate the order so that drift in the machine's load hits all alike.
+        const names: ServerName[] = ['bare', 'echo', 'metrics'];
+        for (let i = 0; i < names.length; i++) {
+          const name = names[(i + round) % names.length]!;
+          samples[name].push(await throughput(name, size));
+        }
       }
       const rate = (n: ServerName) => median(samples[n].map((s) => s.rate));
       const cpu = (n: ServerName) => median(samples[n].map((s) => s.cpuPerMessageUs));
-      console.log(
-        `${String(size).padStart(5)} B  bare ${rate('bare').toFixed(0)} msg/s ${cpu('bare').toFixed(2)} µs CPU/msg | ` +
-          `echo ${rate('echo').toFixed(0)} msg/s ${cpu('echo').toFixed(2)} µs CPU/msg | ` +
-          `throughput ratio ${(rate('echo') / rate('bare')).toFixed(3)}, CPU/msg ratio ${(cpu('echo') / cpu('bare')).toFixed(3)}`,
-      );
+      const line = (n: ServerName) => `${n} ${rate(n).toFixed(0)} msg/s ${cpu(n).toFixed(2)} µs CPU/msg`;
+      const ratios = (a: ServerName, b: ServerName) =>
+        `throughput ${(rate(a) / rate(b)).toFixed(3)}, CPU/msg ${(cpu(a) / cpu(b)).toFixed(3)}`;
+      console.log(`${String(size).padStart(5)} B  ${line('bare')} | ${line('echo')} | ${line('metrics')}`);
+      console.log(`         echo / bare: ${ratios('echo', 'bare')};  metrics scraped 1/s / no metrics: ${ratios('metrics', 'echo')}`);
     }
   }
   if (args.only !== 'throughput') {
     const idle = Number(args.idle);
     const bare = await idleMemory('bare', idle);
-    const echo = await idleMemory('echo', idle);
+    const echo = await idleMemory('metrics', idle); // echo-server with its defaults
     const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
     console.log(
       `idle memory at ${idle} connections, after GC, per connection: ` +
