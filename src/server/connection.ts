@@ -120,6 +120,9 @@ export class Connection {
     if (this.drained?.hasWaiter) this.closeTimer ??= setTimeout(destroy, CLOSE_DEADLINE_MS, socket);
   }
 
+  // The socket's events, through the module-level listeners below.
+
+  /** A chunk arrived: to the waiting task at once, or parked (and reading paused) until it asks. */
   received(chunk: Buffer): void {
     this.stats.reads++;
     this.stats.bytesReceived += chunk.length;
@@ -129,11 +132,13 @@ export class Connection {
     this.socket.pause();
   }
 
+  /** The client sent FIN: the task sees `null` once it has what came before. */
   ended(): void {
     this.eof = true;
     this.nextChunk.deliver(null);
   }
 
+  /** A socket error (ECONNRESET, EPIPE...): the end of this connection, nothing else. */
   failed(): void {
     this.reason ??= 'error';
     this.pending = undefined; // nowhere to echo them to
@@ -141,10 +146,12 @@ export class Connection {
     this.drainedOrGone();
   }
 
+  /** The write buffer has room again, or the socket is gone: a task waiting in `send` goes on. */
   drainedOrGone(): void {
     this.drained?.deliver();
   }
 
+  /** The socket is closed for good: counted once, with its reason and lifetime. */
   closed(): void {
     clearTimeout(this.closeTimer);
     this.ended();
