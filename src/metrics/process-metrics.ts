@@ -29,12 +29,16 @@ export function addProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry });
   for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   if (process.platform !== 'linux') return; // /proc/self/fd is Linux's
+  let lastCount = 0;
   new Gauge({
     name: 'process_open_fds',
     help: 'Number of open file descriptors.',
     registers: [registry],
     async collect() {
-      this.set(await countOpenFds());
+      // Listing needs a descriptor of its own: when they have run out (EMFILE), report the
+      // last count rather than fail the whole scrape just when operators need it.
+      lastCount = await countOpenFds().catch(() => lastCount);
+      this.set(lastCount);
     },
   });
 }

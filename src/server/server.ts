@@ -71,7 +71,6 @@ export class EchoServer {
     // Accept errors (EMFILE: out of descriptors) are per attempt: the listening socket stays
     // open and accepts again as soon as descriptors free up.
     server.on('error', (error: NodeJS.ErrnoException) => {
-      this.stats.acceptErrors++;
       this.acceptWarning.hit({ code: error.code });
     });
     this.acceptor = spawn(acceptLoop, this.listener, this);

@@ -17,8 +17,6 @@ export class ServerStats {
   reads = 0;
   /** Times a connection stopped reading because its socket's write buffer was full. */
   backpressurePauses = 0;
-  /** Accept errors such as EMFILE, which pause accepting for a moment. */
-  acceptErrors = 0;
 
   /**
    * Receives each finished connection's lifetime in seconds. A no-op until the metrics module

@@ -8,7 +8,7 @@ import { CAUGHT, RUNNING, takeCaughtTask, watchdogSlots } from './task.js';
  * reports when the event loop was held longer than a limit, and names the task that held it.
  *
  * How, at no cost to the data path: a timer on the main thread beats a counter in shared
- * memory every `tick` ms. A watchdog thread wakes every `maxBlockingMs / 2` and looks at the
+ * memory every `tick` ms. A watchdog thread wakes every `maxBlockingMs / 3` and looks at the
  * counter. If it has not moved since its last look, the loop is blocked right now, so the
  * watchdog reads which task runs (the runtime keeps its id in shared memory anyway) and
  * marks it caught; that task notices when its step ends, so the report can name it. The main thread sees the flag on its first beat after the block, knows from its
@@ -45,8 +45,9 @@ const STOP = 1; // set to 1 to end the watchdog
 const NO_TASK = -1;
 
 // The watchdog thread, kept as source so that it runs the same from src/ (vitest) and dist/.
-// A block of 2 * lookMs always spans one whole interval between two looks, so with
-// lookMs = maxBlockingMs / 2 every block longer than the limit gets flagged while it lasts.
+// A block of 2 * lookMs always spans one whole interval between two looks; lookMs =
+// maxBlockingMs / 3 leaves a third of the limit for the watchdog thread's own scheduling
+// delays, so a block just over the limit is still flagged while it lasts.
 const WATCHDOG = `
 const { workerData } = require('node:worker_threads');
 const { control, slots, lookMs } = workerData;
@@ -91,7 +92,7 @@ export function startBlockedLoopMonitor(options: {
 
   const worker = new Worker(WATCHDOG, {
     eval: true,
-    workerData: { control, slots: watchdogSlots, lookMs: Math.max(1, Math.floor(maxBlockingMs / 2)) },
+    workerData: { control, slots: watchdogSlots, lookMs: Math.max(1, Math.floor(maxBlockingMs / 3)) },
   });
   worker.unref();
   const ready = new Promise<void>((resolve, reject) => {
@@ -108,7 +109,7 @@ export function startBlockedLoopMonitor(options: {
     Atomics.add(control, BEAT, 1);
     const flagged = Atomics.exchange(watchdogSlots, CAUGHT, 0);
     // The gap between two beats, less the one tick it would have lasted anyway. The watchdog
-    // also flags shorter stalls (over half the limit); only those past the limit count.
+    // also flags shorter stalls (over two thirds of the limit); only those past the limit count.
     if (flagged !== 0) report(flagged === NO_TASK ? 0 : flagged, gapMs - tickMs);
   };
   const report = (taskId: number, blockedMs: number) => {
