@@ -13,8 +13,8 @@
 export function upperInPlace(bytes: Uint8Array): Uint8Array {
   const length = bytes.length;
   let i = 0;
-  // A short chunk is not worth the word view (an allocation): one byte at a time.
-  if (length < 64) {
+  // A short chunk is not worth the word view (an allocation, and garbage): one byte at a time.
+  if (length <= 128) {
     for (; i < length; i++) bytes[i] = upperByte(bytes[i]!);
     return bytes;
   }

@@ -16,7 +16,7 @@ describe('upperInPlace', () => {
     let seed = 12345;
     const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff;
     for (let offset = 0; offset < 8; offset++) {
-      for (let length = 0; length < 160; length++) {
+      for (let length = 0; length < 200; length++) {
         const whole = Buffer.alloc(offset + length + 8);
         for (let i = 0; i < whole.length; i++) whole[i] = random();
         const before = Buffer.from(whole);
