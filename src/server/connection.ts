@@ -43,9 +43,15 @@ export class Connection {
     socket.on('error', onError);
     socket.on('data', onData);
     socket.on('end', onEnd);
-    socket.on('drain', onDrain);
-    socket.on('timeout', onTimeout);
     socket.on('close', onClose);
+    // 'drain' and 'timeout' listeners come only when needed: every listener an idle socket
+    // carries costs memory, times tens of thousands of sockets.
+  }
+
+  /** Closes the connection (politely, as at shutdown) after `ms` without traffic either way. */
+  closeWhenIdle(ms: number): void {
+    this.socket.setTimeout(ms);
+    this.socket.on('timeout', onTimeout);
   }
 
   /** `address:port` of the client, worked out only when someone asks (logs, diagnostics). */
@@ -68,6 +74,7 @@ export class Connection {
     this.stats.bytesSent += data.length;
     if (this.socket.write(data)) return DONE;
     this.stats.backpressurePauses++;
+    this.socket.once('drain', onDrain);
     return (this.drained ??= new Drained(this));
   }
 

@@ -113,7 +113,7 @@ export class EchoServer {
     this.stats.connectionsAccepted++;
     this.stats.connectionsActive++;
     const connection = new Connection(socket, this.stats, this.forget);
-    if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs);
+    if (idleTimeoutMs > 0) connection.closeWhenIdle(idleTimeoutMs);
     this.connections.add(connection);
     const task = spawn(echo, connection);
     task.name = 'conn';
