@@ -68,8 +68,9 @@ export class EchoServer {
     this.limitWarning = new RateLimitedWarning(log, 'connection limit reached: closing new connections');
     this.acceptWarning = new RateLimitedWarning(log, 'accept failed: serving existing clients, retrying');
     this.listener = new Listener(server);
-    // Accept errors (EMFILE: out of descriptors) are per attempt: the listening socket stays
-    // open and accepts again as soon as descriptors free up.
+    // Accept errors are per attempt: the listening socket stays open. (Out of descriptors,
+    // EMFILE, rarely gets here: libuv accepts and closes such connections with a reserve
+    // descriptor, and the server accepts again as soon as descriptors free up.)
     server.on('error', (error: NodeJS.ErrnoException) => {
       this.acceptWarning.hit({ code: error.code });
     });
@@ -106,8 +107,7 @@ export class EchoServer {
     if (maxConnections > 0 && this.connections.size >= maxConnections) {
       this.stats.connectionsRejected++;
       this.limitWarning.hit({ maxConnections });
-      socket.on('error', ignore);
-      socket.destroy();
+      socket.destroy(); // the listener already gave it an error listener
       return;
     }
     this.stats.connectionsAccepted++;
@@ -196,7 +196,6 @@ function* acceptLoop(listener: Listener, server: EchoServer): Operation<void> {
   }
 }
 
-function ignore(): void {}
 
 /** Starts an echo server; resolves once it listens. See `EchoServer`. */
 export function startEchoServer(options: Partial<ServerOptions> = {}): Promise<EchoServer> {
