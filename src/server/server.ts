@@ -196,7 +196,6 @@ function* acceptLoop(listener: Listener, server: EchoServer): Operation<void> {
   }
 }
 
-
 /** Starts an echo server; resolves once it listens. See `EchoServer`. */
 export function startEchoServer(options: Partial<ServerOptions> = {}): Promise<EchoServer> {
   return EchoServer.start(options);
