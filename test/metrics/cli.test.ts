@@ -129,8 +129,10 @@ describe('echo-server metrics options', () => {
     expect((await calmReply).toString()).toBe('CALM');
 
     const blocked = () => server.logs.filter((l) => String(l.msg).startsWith('event loop blocked'));
-    expect(await waitFor(() => blocked().length > 0)).toBe(true);
-    const [warning] = blocked();
+    // Only the slow client's stall is deliberate; a loaded machine may add others of its own.
+    const bySlowClient = () => blocked().filter((l) => l.task === `conn 127.0.0.1:${slow.localPort}`);
+    expect(await waitFor(() => bySlowClient().length > 0)).toBe(true);
+    const [warning] = bySlowClient();
     expect(warning).toMatchObject({
       level: 40,
       msg: 'event loop blocked by a task that did not switch',
@@ -138,8 +140,8 @@ describe('echo-server metrics options', () => {
       maxBlockingMs: 100,
     });
     expect(warning!.blockedMs as number).toBeGreaterThanOrEqual(100);
-    expect((await scrape(base)).get('echo_blocked_loop_events_total')).toBe(1);
-    expect(blocked()).toHaveLength(1);
+    expect((await scrape(base)).get('echo_blocked_loop_events_total')).toBe(blocked().length);
+    expect(bySlowClient()).toHaveLength(1);
     slow.destroy();
     calm.destroy();
     server.child.kill('SIGTERM');
