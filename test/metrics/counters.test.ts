@@ -115,7 +115,9 @@ describe('echo metrics', () => {
     } finally {
       await monitor.stop();
     }
-    expect(reported).toBe(2);
-    expect((await scrape(base)).get('echo_blocked_loop_events_total')! - before).toBe(2);
+    // Both stalls were reported (a loaded machine may add a stall of its own); the metric counts
+    // exactly what the detector reported.
+    expect(reported).toBeGreaterThanOrEqual(2);
+    expect((await scrape(base)).get('echo_blocked_loop_events_total')! - before).toBe(reported);
   });
 });
