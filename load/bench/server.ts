@@ -3,21 +3,23 @@
  * run, alternating, and prints ratios (the machines are shared and noisy: only ratios within
  * one run mean anything).
  *
- * - throughput: CLIENTS connections ping-pong SIZE-byte messages; server on core 0, client on
- *   core 1 where `taskset` exists. Reports messages/s and the server's CPU time per message for
+ * - throughput: CLIENTS connections ping-pong SIZE-byte messages; servers on core 0, clients on
+ *   core 1 where `taskset` exists, all servers taking turns. Reports messages/s and the server's CPU time per message for
  *   the bare server, echo-server with `--no-metrics`, and echo-server with its defaults (metrics
  *   and blocked-loop detector) scraped once a second.
  * - memory: IDLE connections held open; reports the server's resident memory per connection.
  *
- * Usage: npm run bench -- [--duration 5s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
+ * Usage: npm run bench -- [--duration 1s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
+ *   (--duration is the measured length of one turn; see throughputInTurns)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../src/parse-option.js';
+import { bytesWritten, cpuSeconds } from './proc.js';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const SERVERS = {
@@ -30,8 +32,7 @@ type ServerName = keyof typeof SERVERS;
 
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5s' },
-    warmup: { type: 'string', default: '1s' },
+    duration: { type: 'string', default: '1s' },
     rounds: { type: 'string', default: '3' },
     clients: { type: 'string', default: '500' },
     idle: { type: 'string', default: '10000' },
@@ -54,7 +55,6 @@ function pingClient(): { command: string[]; kind: string } {
   return { command: [process.execPath, here('./ping-client.js')], kind: 'Node.js' };
 }
 const PING_CLIENT = pingClient();
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Starts a Node.js script pinned to `core`, with room for many descriptors. */
 function launch(command: string[], core: number, nodeFlags: string[] = []): ChildProcess {
@@ -99,16 +99,6 @@ async function startServer(name: ServerName, nodeFlags: string[] = []): Promise<
   });
 }
 
-/** Fetches /metrics once a second, as a Prometheus would, until stopped. */
-function scrapeEverySecond(port: number): () => void {
-  const timer = setInterval(() => {
-    fetch(`http://127.0.0.1:${port}/metrics`)
-      .then((response) => response.text())
-      .catch(() => {});
-  }, 1000);
-  return () => clearInterval(timer);
-}
-
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -116,13 +106,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
-}
-
-function cpuSeconds(pid: number): number {
-  // Fields after the command name: utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** Asks a server started with the GC probe to collect garbage and report its memory. */
@@ -138,24 +121,70 @@ interface ThroughputSample {
   cpuPerMessageUs: number;
 }
 
-async function throughput(name: ServerName, size: number): Promise<ThroughputSample> {
-  const server = await startServer(name);
-  const warmupMs = parseDuration(args.warmup!);
-  const durationMs = parseDuration(args.duration!);
-  const client = launchProgram(
-    [...PING_CLIENT.command, String(server.port), args.clients!, String(size), String(warmupMs), String(durationMs)],
-    1,
-  );
-  const stopScraping = server.metricsPort === undefined ? () => {} : scrapeEverySecond(server.metricsPort);
-  // Sample the server's CPU time over the same window the client counts.
-  const cpuStart = new Promise<number>((resolve) => setTimeout(() => resolve(cpuSeconds(server.child.pid!)), warmupMs));
-  const result = await firstLine(client, (line) => JSON.parse(line) as { messages: number; seconds: number; errors: number }, warmupMs + durationMs + 30_000);
-  const cpu = cpuSeconds(server.child.pid!) - (await cpuStart);
-  stopScraping();
-  await stop(client);
-  await stop(server.child);
-  if (result.errors > 0) throw new Error(`${name}: ${result.errors} client errors`);
-  return { rate: result.messages / result.seconds, cpuPerMessageUs: (cpu / result.messages) * 1e6 };
+/** A server and the client that loads it: they run, or are frozen, together. */
+interface Pair {
+  name: ServerName;
+  server: RunningServer;
+  client: ChildProcess;
+  messages: number;
+  seconds: number;
+  serverCpu: number;
+}
+
+const signalBoth = (pair: Pair, signal: NodeJS.Signals) => {
+  pair.client.kill(signal);
+  pair.server.child.kill(signal);
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * All servers run at once, each with its own client, and take turns: only one pair runs, the
+ * others are frozen (SIGSTOP), in the order A B C C B A ... so that drift favours none. On this
+ * kind of machine (a VM on a shared host) the echo loop slows by up to 1.5x for seconds at a
+ * time; runs one after the other land in different stretches, turns put every server in the
+ * same ones. Messages are counted from the bytes each server wrote (/proc/PID/io), which costs
+ * neither side anything. A server with metrics is scraped once during each of its turns (one
+ * scrape a second of its running time).
+ */
+async function throughputInTurns(size: number, turns: number, turnMs: number): Promise<Record<ServerName, ThroughputSample>> {
+  const names = Object.keys(SERVERS) as ServerName[];
+  const pairs: Pair[] = [];
+  try {
+    for (const name of names) {
+      const server = await startServer(name);
+      const client = launchProgram([...PING_CLIENT.command, String(server.port), args.clients!, String(size), '0', '86400000'], 1);
+      pairs.push({ name, server, client, messages: 0, seconds: 0, serverCpu: 0 });
+      await sleep(1000); // all connections up and warm
+      signalBoth(pairs.at(-1)!, 'SIGSTOP');
+    }
+    const order = [...pairs, ...[...pairs].reverse()];
+    for (let turn = 0; turn < turns * pairs.length; turn++) {
+      const pair = order[turn % order.length]!;
+      signalBoth(pair, 'SIGCONT');
+      await sleep(200); // settle: the backlog of the frozen time is answered first
+      if (pair.server.metricsPort !== undefined) {
+        void fetch(`http://127.0.0.1:${pair.server.metricsPort}/metrics`).then((r) => r.text(), () => {});
+      }
+      const pid = pair.server.child.pid!;
+      const from = { at: performance.now(), bytes: bytesWritten(pid), cpu: cpuSeconds(pid) };
+      await sleep(turnMs);
+      pair.seconds += (performance.now() - from.at) / 1000;
+      pair.messages += (bytesWritten(pid) - from.bytes) / size;
+      pair.serverCpu += cpuSeconds(pid) - from.cpu;
+      signalBoth(pair, 'SIGSTOP');
+    }
+  } finally {
+    for (const pair of pairs) {
+      signalBoth(pair, 'SIGCONT');
+      await stop(pair.client);
+      await stop(pair.server.child);
+    }
+  }
+  const result = {} as Record<ServerName, ThroughputSample>;
+  for (const pair of pairs) {
+    result[pair.name] = { rate: pair.messages / pair.seconds, cpuPerMessageUs: (pair.serverCpu / pair.messages) * 1e6 };
+  }
+  return result;
 }
 
 /** Memory per idle connection, after a GC before and after the connections are opened. */
@@ -178,19 +207,15 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   const rounds = Number(args.rounds);
   console.log(
-    `server benchmark: ${args.clients} clients, ${args.duration} x ${rounds} rounds, ` +
+    `server benchmark: ${args.clients} clients, turns of ${args.duration}, 4 turns per server x ${rounds} rounds, ` +
       `${PING_CLIENT.kind} client, taskset: ${hasTaskset ? 'yes' : 'no'}`,
   );
   if (args.only !== 'memory') {
     for (const size of [64, 1024]) {
       const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [], metrics: [] };
       for (let round = 0; round < rounds; round++) {
-        // Rotate the order so that drift in the machine's load hits all alike.
-        const names: ServerName[] = ['bare', 'echo', 'metrics'];
-        for (let i = 0; i < names.length; i++) {
-          const name = names[(i + round) % names.length]!;
-          samples[name].push(await throughput(name, size));
-        }
+        const result = await throughputInTurns(size, 4, parseDuration(args.duration!));
+        for (const name of Object.keys(samples) as ServerName[]) samples[name].push(result[name]);
       }
       const rate = (n: ServerName) => median(samples[n].map((s) => s.rate));
       const cpu = (n: ServerName) => median(samples[n].map((s) => s.cpuPerMessageUs));
