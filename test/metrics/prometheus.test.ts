@@ -1,9 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMetricsServer } from '../../src/metrics/index.js';
-import { startEchoServer } from '../../src/server/index.js';
-import { createLogger } from '../../src/log.js';
 import { startPrometheus } from './prometheus.js';
+import { serveWithMetrics } from './serve.js';
 
 const teardown: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -53,19 +51,8 @@ function load(port: number, clients: number, limit = 50_000) {
 
 describe('Prometheus scraping a server under load', () => {
   it('sees the traffic through PromQL, exactly', async () => {
-    const logger = createLogger({ name: 'test', level: 'silent' });
-    const server = await startEchoServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 0, logger });
-    teardown.push(() => server.shutdown());
-    const metrics = await startMetricsServer({
-      host: '127.0.0.1',
-      port: 0,
-      stats: server.stats,
-      isHealthy: () => server.serving,
-      logger,
-      version: 'test',
-    });
-    teardown.push(() => metrics.close());
-    const prometheus = await startPrometheus(`127.0.0.1:${metrics.port}`);
+    const { server, metricsPort } = await serveWithMetrics();
+    const prometheus = await startPrometheus(`127.0.0.1:${metricsPort}`);
     teardown.push(() => prometheus.stop());
 
     await prometheus.waitFor('up{job="echo-server"}', (v) => v.length === 1 && v[0] === 1);

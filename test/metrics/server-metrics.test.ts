@@ -1,32 +1,11 @@
 import type net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startMetricsServer } from '../../src/metrics/index.js';
-import { startEchoServer, type EchoServer, type ServerOptions } from '../../src/server/index.js';
-import { createLogger } from '../../src/log.js';
+import { describe, expect, it } from 'vitest';
 import { closed, connect, readBytes, waitFor } from '../helpers/clients.js';
 import { get, scrape } from './scrape.js';
+import { serveWithMetrics } from './serve.js';
 
 // The real server, real clients, the real endpoint: every echo_* number Prometheus would read.
-const logger = createLogger({ name: 'test', level: 'silent' });
-const teardown: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const step of teardown.splice(0).reverse()) await step();
-});
-
-async function serve(options: Partial<ServerOptions>): Promise<{ server: EchoServer; base: string }> {
-  const server = await startEchoServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 0, logger, ...options });
-  teardown.push(() => server.shutdown());
-  const metrics = await startMetricsServer({
-    host: '127.0.0.1',
-    port: 0,
-    stats: server.stats,
-    isHealthy: () => server.serving,
-    logger,
-    version: 'test',
-  });
-  teardown.push(() => metrics.close());
-  return { server, base: `http://127.0.0.1:${metrics.port}` };
-}
+const serve = serveWithMetrics;
 
 /** Sends `text`, waits for its echo: one chunk each way on loopback. */
 async function roundTrip(socket: net.Socket, text: string): Promise<string> {
@@ -101,7 +80,8 @@ describe('metrics of a real server', () => {
   });
 
   it('count idle and shutdown closes, and report unhealthy once shutdown began', async () => {
-    const { server, base } = await serve({ idleTimeoutMs: 200 });
+    // Long enough that the second client's round trip and the shutdown never race the timer.
+    const { server, base } = await serve({ idleTimeoutMs: 1000 });
     const idle = await connect(server.port);
     idle.on('error', () => {});
     expect(await closed(idle)).toBe(true);
