@@ -14,4 +14,5 @@ function readVersion(): string {
   }
 }
 
+/** This package's version, as `--version` and the build-info metric report it. */
 export const VERSION = readVersion();

@@ -8,6 +8,7 @@ import { Listener } from './listener.js';
 import { RateLimitedWarning } from './rate-limited-warning.js';
 import { ServerStats } from './stats.js';
 
+/** How `startEchoServer` listens and treats its clients; every field has a default. */
 export interface ServerOptions {
   host: string;
   /** 0 picks a free port; read it back from `server.port`. */
@@ -22,6 +23,7 @@ export interface ServerOptions {
   logger?: Logger;
 }
 
+/** The defaults, as `echo-server` documents them (`--help`). */
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   host: '127.0.0.1',
   port: 8090,

@@ -8,8 +8,9 @@
  * "concurrency = switching + saved state", with the generator holding the saved state.
  */
 
-/** Called by the runtime when a task's switch point ends: resumes it with a value or an error. */
+/** Given to a `Park`: call it to resume the parked task with a value. */
 export type Resume<T> = (value: T) => void;
+/** Given to a `Park`: call it to throw an error into the parked task at its switch point. */
 export type Fail = (error: unknown) => void;
 
 /**
@@ -63,6 +64,7 @@ export function suspend<T>(park: Park<T>): Suspension<T> {
   return new Suspension(park);
 }
 
+/** What `suspend` returns: `yield*` it inside a task, or `await` it anywhere else. */
 export class Suspension<T> implements Operation<T>, PromiseLike<T> {
   constructor(private readonly park: Park<T>) {}
 

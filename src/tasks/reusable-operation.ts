@@ -90,4 +90,5 @@ function finished<T>(value: unknown): IteratorResult<Yielded, T> {
 class Done extends ReusableOperation<void> {
   protected poll(): void {}
 }
+/** A finished operation, shared by all: `send` returns it when the write did not fill the buffer. */
 export const DONE: Operation<void> = new Done();
