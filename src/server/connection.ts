@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { DONE, NOT_READY, ReusableOperation, type Operation, type Task } from '../tasks/index.js';
+import { DONE, Mailbox, NOT_READY, ReusableOperation, suspend, type MailboxHooks, type Operation } from '../tasks/index.js';
+import { formatAddress } from '../address.js';
 import type { CloseReason, ServerStats } from './stats.js';
 
 /** How long a politely closed socket may wait for its client to finish reading before it is destroyed. */
@@ -9,34 +10,30 @@ const OWNER = Symbol('connection');
 type OwnedSocket = Socket & { [OWNER]: Connection };
 
 /**
- * One client's socket, seen from its task as blocking calls, like a gevent socket:
- * `recv()` waits for the next chunk (null at the end), `send()` waits only while the socket's
- * write buffer is full. Events arrive through module-level listeners that find their
- * connection through a field, so nothing is allocated per socket event.
+ * One client's socket, seen from its task as blocking calls, like a gevent socket: `recv()`
+ * waits for the next chunk (null at the end), `send()` waits only while the socket's write
+ * buffer is full, `close()` waits until the socket is really closed.
  *
- * Backpressure needs no extra machinery: while a task waits in `send`, it is not in `recv`;
- * a chunk that arrives meanwhile is parked in `pending` and the socket is paused, so the
- * kernel's buffers, and then TCP itself, hold the client back.
+ * The socket's side arrives through module-level listeners that find their connection through
+ * a field, so nothing is allocated per event. Chunks go into a mailbox that the task reads;
+ * when the task is busy elsewhere (in `send`, because its client does not read) and a chunk
+ * is waiting, the mailbox is full and the socket is paused, so the kernel's buffers, and then
+ * TCP itself, hold the client back.
  */
-export class Connection {
-  /** The echo task serving this connection. */
-  task: Task<void> | undefined;
-  /** Chunks read while the task was busy elsewhere (rarely more than one); made when first needed. */
-  private pending: Buffer[] | undefined;
-  /** No more data will be read: the client sent FIN, the socket broke, or the server stopped reading. */
-  private eof = false;
+export class Connection implements MailboxHooks {
+  /** The chunks read and not yet taken by the task; reused for every chunk. */
+  private readonly inbox = new Mailbox<Buffer>(this);
+  private drained: Drained | undefined; // made at the first full write buffer: most never need one
   /** Why the connection ends, unless it is the client's doing. */
   private reason: CloseReason | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private readonly openedAt = performance.now();
-  // Built once per connection: a switch point on the hot path allocates nothing.
-  private readonly nextChunk = new NextChunk(this);
-  private drained: Drained | undefined; // made at the first full write buffer: most never need one
+  private ending = false;
+  private closedForGood = false;
+  private whenClosed: (() => void) | undefined;
 
   constructor(
     readonly socket: Socket,
     private readonly stats: ServerStats,
-    private readonly onClosed: (connection: Connection) => void,
   ) {
     (socket as OwnedSocket)[OWNER] = this;
     // The error listener first: from here on no socket error can reach the process.
@@ -48,21 +45,11 @@ export class Connection {
     // carries costs memory, times tens of thousands of sockets.
   }
 
-  /** Closes the connection (politely, as at shutdown) after `ms` without traffic either way. */
-  closeWhenIdle(ms: number): void {
-    this.socket.setTimeout(ms);
-    this.socket.on('timeout', onTimeout);
-  }
-
-  /** `address:port` of the client, worked out only when someone asks (logs, diagnostics). */
-  toString(): string {
-    const { remoteAddress, remotePort } = this.socket;
-    return remoteAddress?.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
-  }
+  // What the task does: recv, send, close.
 
   /** Waits for the next chunk the client sent; `null` once there will be no more. */
   recv(): Operation<Buffer | null> {
-    return this.nextChunk;
+    return this.inbox;
   }
 
   /**
@@ -70,38 +57,55 @@ export class Connection {
    * socket's write buffer is full: `yield* connection.send(data)`.
    */
   send(data: Buffer): Operation<void> {
-    if (this.socket.destroyed) return DONE; // broken: the bytes have nowhere to go
+    const socket = this.socket;
+    if (socket.destroyed) return DONE; // broken: the bytes have nowhere to go
     this.stats.bytesSent += data.length;
-    if (this.socket.write(data)) return DONE;
+    if (socket.write(data)) return DONE;
     this.stats.backpressurePauses++;
-    this.socket.once('drain', onDrain);
-    return (this.drained ??= new Drained(this));
-  }
-
-  /** The chunk to hand to the task now, `null` at the end, or NOT_READY to wait. */
-  takeChunk(): Buffer | null | typeof NOT_READY {
-    const chunk = this.pending?.shift();
-    if (chunk !== undefined) {
-      if (this.pending!.length === 0 && !this.eof) this.socket.resume();
-      return chunk;
-    }
-    return this.eof ? null : NOT_READY;
+    socket.once('drain', onDrain);
+    return (this.drained ??= new Drained(socket));
   }
 
   /**
-   * Ends the connection politely: everything written is flushed, then FIN. A client that
-   * never reads cannot hold the socket forever: it is destroyed after a deadline.
+   * Ends the connection politely (everything written is flushed, then FIN) and waits until
+   * the socket has closed. A client that never reads cannot hold it forever: after
+   * `CLOSE_DEADLINE_MS` the socket is destroyed. A task killed while it waits here destroys
+   * the socket at once.
    */
-  close(): void {
-    if (this.socket.destroyed || this.closeTimer) return;
-    if (this.reason === 'idle' || this.reason === 'shutdown') {
-      // The server stopped reading: let further input drain away unread so the client's FIN
-      // gets through and the socket closes now, rather than at the deadline.
-      this.socket.on('data', ignore);
-      this.socket.resume();
+  close(): Operation<void> {
+    const socket = this.socket;
+    if (!socket.destroyed && !this.ending) {
+      this.ending = true;
+      if (this.reason === 'idle' || this.reason === 'shutdown') {
+        // The server stopped reading: let further input drain away unread, so that the
+        // client's FIN gets through and the socket closes now rather than at the deadline.
+        socket.on('data', ignore);
+        socket.resume();
+      }
+      socket.end();
+      this.closeTimer ??= setTimeout(destroy, CLOSE_DEADLINE_MS, socket);
     }
-    this.socket.end();
-    this.closeTimer = setTimeout(destroy, CLOSE_DEADLINE_MS, this.socket);
+    return suspend<void>((resume) => {
+      if (this.closedForGood) return resume();
+      this.whenClosed = resume;
+      return () => {
+        this.whenClosed = undefined;
+        if (!this.closedForGood) socket.destroy();
+      };
+    });
+  }
+
+  // What the server asks of it.
+
+  /** Why it ended, for the metrics: the server's reason (idle, shutdown, error) or `client`. */
+  get closeReason(): CloseReason {
+    return this.reason ?? 'client';
+  }
+
+  /** Closes the connection (politely, as at shutdown) after `ms` without traffic either way. */
+  closeWhenIdle(ms: number): void {
+    this.socket.setTimeout(ms);
+    this.socket.on('timeout', onTimeout);
   }
 
   /**
@@ -110,93 +114,82 @@ export class Connection {
    */
   stopReading(reason: CloseReason): void {
     this.reason ??= reason;
-    if (this.eof) return;
-    this.eof = true;
+    if (this.inbox.isEnded) return;
     const socket = this.socket;
     socket.removeListener('data', onData);
     socket.pause();
     // Bytes Node has already taken from the kernel but not yet delivered count as read.
-    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) {
-      this.stats.reads++;
-      this.stats.bytesReceived += chunk.length;
-      (this.pending ??= []).push(chunk);
-    }
-    if (this.nextChunk.hasWaiter) this.nextChunk.deliver(this.pending?.shift() ?? null);
+    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) this.received(chunk);
+    this.inbox.end();
     // A task stuck in `send` has a client that does not read: it may never drain, and an idle
     // timer fires only once. Give it the close deadline, then the socket goes.
     if (this.drained?.hasWaiter) this.closeTimer ??= setTimeout(destroy, CLOSE_DEADLINE_MS, socket);
   }
 
-  // The socket's events, through the module-level listeners below.
+  /** `address:port` of the client, worked out only when someone asks (logs, diagnostics). */
+  toString(): string {
+    return formatAddress(this.socket.remoteAddress ?? '?', this.socket.remotePort ?? 0);
+  }
 
-  /** A chunk arrived: to the waiting task at once, or parked (and reading paused) until it asks. */
+  // The socket's side, through the module-level listeners below.
+
+  /** A chunk arrived: to the waiting task at once (it runs now), or into the inbox. */
   received(chunk: Buffer): void {
     this.stats.reads++;
     this.stats.bytesReceived += chunk.length;
-    // A waiting task runs now, synchronously, until its next switch point.
-    if (this.nextChunk.deliver(chunk)) return;
-    (this.pending ??= []).push(chunk);
+    this.inbox.put(chunk);
+  }
+
+  /** The inbox has a chunk the task has not taken: stop reading until it has. */
+  nowFull(): void {
     this.socket.pause();
+  }
+
+  /** The task took the waiting chunk: read again. */
+  nowEmpty(): void {
+    this.socket.resume();
   }
 
   /** The client sent FIN: the task sees `null` once it has what came before. */
   ended(): void {
-    this.eof = true;
-    this.nextChunk.deliver(null);
+    this.inbox.end();
   }
 
   /** A socket error (ECONNRESET, EPIPE...): the end of this connection, nothing else. */
   failed(): void {
     this.reason ??= 'error';
-    this.pending = undefined; // nowhere to echo them to
-    this.ended();
-    this.drainedOrGone();
+    this.inbox.discard(); // nowhere to echo them to
+    this.inbox.end();
+    this.drained?.wakeIfWaiting();
   }
 
-  /** The write buffer has room again, or the socket is gone: a task waiting in `send` goes on. */
+  /** The write buffer has room again: a task waiting in `send` goes on. */
   drainedOrGone(): void {
-    this.drained?.deliver();
+    this.drained?.wakeIfWaiting();
   }
 
-  /** The socket is closed for good: counted once, with its reason and lifetime. */
+  /** The socket is closed for good: whoever waits on it goes on. */
   closed(): void {
+    this.closedForGood = true;
     clearTimeout(this.closeTimer);
-    this.ended();
-    this.drainedOrGone();
-    this.stats.connectionClosed(this.reason ?? 'client', (performance.now() - this.openedAt) / 1000);
-    this.onClosed(this);
+    this.inbox.end();
+    this.drained?.wakeIfWaiting();
+    this.whenClosed?.();
   }
 }
 
-/** The task's "next chunk" switch point. */
-class NextChunk extends ReusableOperation<Buffer | null> {
-  constructor(private readonly connection: Connection) {
-    super();
-  }
-
-  protected poll(): Buffer | null | typeof NOT_READY {
-    return this.connection.takeChunk();
-  }
-
-  /** Hands `chunk` to the waiting task; false if the task is not waiting here. */
-  deliver(chunk: Buffer | null): boolean {
-    return this.wake(chunk);
-  }
-}
-
-/** The task's "write buffer has room again" switch point. */
+/** The task's "write buffer has room again" switch point, made once per connection that needs it. */
 class Drained extends ReusableOperation<void> {
-  constructor(private readonly connection: Connection) {
+  constructor(private readonly socket: Socket) {
     super();
   }
 
   protected poll(): void | typeof NOT_READY {
-    const socket = this.connection.socket;
-    return socket.destroyed || !socket.writableNeedDrain ? undefined : NOT_READY;
+    return this.socket.destroyed || !this.socket.writableNeedDrain ? undefined : NOT_READY;
   }
 
-  deliver(): boolean {
-    return this.wake(undefined);
+  wakeIfWaiting(): void {
+    this.wake(undefined);
   }
 }
 

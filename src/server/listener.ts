@@ -1,48 +1,40 @@
 import type { Server, Socket } from 'node:net';
-import { suspend, type Operation, type Resume, type Suspension } from '../tasks/index.js';
+import { Mailbox, type Operation } from '../tasks/index.js';
+import { drainAcceptQueue } from './accept-queue.js';
 
 /**
  * A listening socket seen from a task: `accept()` waits for the next client, like
- * `socket.accept()` in the lesson. Sockets that arrive while the acceptor is busy wait in
- * a short list.
+ * `socket.accept()` in the lesson. Each time libuv hands over a connection, the rest of the
+ * kernel's accept queue is taken too (see `accept-queue.ts`), so a busy loop keeps up with
+ * arriving clients; they reach the acceptor through a mailbox, in the order they came.
  */
 export class Listener {
-  private readonly waiting: Socket[] = [];
-  private acceptor: Resume<Socket | null> | undefined;
-  private closed = false;
-  private readonly nextSocket: Suspension<Socket | null>;
+  private readonly arrivals = new Mailbox<Socket>();
+  private readonly take = (socket: Socket): void => {
+    // Until its connection takes it over, a reset on a waiting socket must go nowhere.
+    socket.on('error', ignore);
+    if (this.arrivals.isEnded) socket.destroy();
+    else this.arrivals.put(socket);
+  };
 
   constructor(private readonly server: Server) {
     server.on('connection', (socket: Socket) => {
-      // Until its connection takes it over, a reset on a waiting socket must go nowhere.
-      socket.on('error', ignore);
-      if (this.closed) return void socket.destroy();
-      const acceptor = this.acceptor;
-      if (acceptor) acceptor(socket);
-      else this.waiting.push(socket);
-    });
-    this.nextSocket = suspend<Socket | null>((resume) => {
-      this.acceptor = resume;
-      return () => (this.acceptor = undefined);
+      this.take(socket);
+      drainAcceptQueue(server, this.take);
     });
   }
 
   /** Waits for the next client; `null` once the listener is closed. */
-  *accept(): Operation<Socket | null> {
-    const socket = this.waiting.shift();
-    if (socket !== undefined) return socket;
-    if (this.closed) return null;
-    return yield* this.nextSocket;
+  accept(): Operation<Socket | null> {
+    return this.arrivals;
   }
 
-  /** Stops accepting: new connection attempts are refused from now on. */
+  /** Stops accepting: new connection attempts are refused from now on. Idempotent. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.arrivals.isEnded) return;
     this.server.close();
-    for (const socket of this.waiting.splice(0)) socket.destroy();
-    const acceptor = this.acceptor;
-    if (acceptor) acceptor(null);
+    for (const socket of this.arrivals.discard()) socket.destroy();
+    this.arrivals.end();
   }
 }
 

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Logger } from '../log.js';
-import { spawn, type Operation, type Task } from '../tasks/index.js';
+import { Group, Pool, spawn, type Operation, type Task } from '../tasks/index.js';
+import { canDrainAcceptQueue } from './accept-queue.js';
 import { CLOSE_DEADLINE_MS, Connection } from './connection.js';
 import { echo } from './echo.js';
 import { StartupError } from './errors.js';
@@ -23,8 +24,8 @@ export interface ServerOptions {
   logger?: Logger;
 }
 
-/** The defaults, as `echo-server` documents them (`--help`). */
-export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
+/** The defaults, as `echo-server` documents them (`--help` shows these very values). */
+export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   host: '127.0.0.1',
   port: 8090,
   backlog: 511,
@@ -42,8 +43,10 @@ export interface ShutdownReport {
 }
 
 /**
- * The echo server: one listening socket, one acceptor task, one echo task per client, all on
- * this one thread.
+ * The echo server, built the way gevent's `StreamServer` is: a listening socket, an acceptor
+ * task that spawns one echo task per client into a group (a pool when connections are
+ * limited), and shutdown as one more task that closes the listener, joins the group with a
+ * timeout, and ends what is left. All on this one thread.
  *
  * @example
  *   const server = await startEchoServer({ port: 0 });
@@ -54,19 +57,20 @@ export class EchoServer {
   readonly stats = new ServerStats();
   /** False once shutdown has begun: the health endpoint reports it. */
   serving = true;
-  private readonly connections = new Set<Connection>();
-  private readonly listener: Listener;
+  /** The echo tasks, one per open connection. */
+  readonly tasks: Group | Pool;
+  readonly listener: Listener;
   private readonly acceptor: Task<void>;
-  private readonly limitWarning: RateLimitedWarning;
-  private readonly acceptWarning: RateLimitedWarning;
-  private shutdownPromise: Promise<ShutdownReport> | undefined;
-  private whenEmpty: (() => void) | undefined;
+  private stopper: Task<ShutdownReport> | undefined;
+  readonly limitWarning: RateLimitedWarning;
+  readonly acceptWarning: RateLimitedWarning;
 
   private constructor(
     private readonly server: net.Server,
     readonly options: ServerOptions,
   ) {
     const log = options.logger;
+    this.tasks = options.maxConnections > 0 ? new Pool(options.maxConnections) : new Group();
     this.limitWarning = new RateLimitedWarning(log, 'connection limit reached: closing new connections');
     this.acceptWarning = new RateLimitedWarning(log, 'accept failed: serving existing clients, retrying');
     this.listener = new Listener(server);
@@ -76,7 +80,7 @@ export class EchoServer {
     server.on('error', (error: NodeJS.ErrnoException) => {
       this.acceptWarning.hit({ code: error.code });
     });
-    this.acceptor = spawn(acceptLoop, this.listener, this);
+    this.acceptor = spawn(serve, this.listener, this);
     this.acceptor.name = 'acceptor';
   }
 
@@ -103,24 +107,26 @@ export class EchoServer {
     return (this.server.address() as net.AddressInfo).address;
   }
 
+  /** Whether new clients waiting in the kernel's queue are all taken at once (see accept-queue.ts). */
+  get drainsAcceptQueue(): boolean {
+    return canDrainAcceptQueue;
+  }
+
   /** Takes a freshly accepted socket: an echo task of its own, or, past the limit, the door. */
   adopt(socket: net.Socket): void {
-    const { maxConnections, idleTimeoutMs } = this.options;
-    if (maxConnections > 0 && this.connections.size >= maxConnections) {
+    if (this.tasks.full()) {
       this.stats.connectionsRejected++;
-      this.limitWarning.hit({ maxConnections });
+      this.limitWarning.hit({ maxConnections: this.options.maxConnections });
       socket.destroy(); // the listener already gave it an error listener
       return;
     }
     this.stats.connectionsAccepted++;
-    this.stats.connectionsActive++;
-    const connection = new Connection(socket, this.stats, this.forget);
-    if (idleTimeoutMs > 0) connection.closeWhenIdle(idleTimeoutMs);
-    this.connections.add(connection);
-    const task = spawn(echo, connection);
+    const connection = new Connection(socket, this.stats);
+    if (this.options.idleTimeoutMs > 0) connection.closeWhenIdle(this.options.idleTimeoutMs);
+    const task = spawn(echo, connection, this.stats);
     task.name = 'conn';
     task.about = connection; // described as its remote address, only if ever reported
-    connection.task = task;
+    this.tasks.add(task);
   }
 
   /**
@@ -129,73 +135,57 @@ export class EchoServer {
    * still echoes what it had already read, then closes. Idempotent.
    */
   shutdown(): Promise<ShutdownReport> {
-    this.shutdownPromise ??= this.drain();
-    return this.shutdownPromise;
+    this.stopper ??= spawn(stop, this);
+    return Promise.resolve(this.stopper.get());
   }
-
-  private async drain(): Promise<ShutdownReport> {
-    this.serving = false;
-    this.listener.close();
-    const connections = this.connections.size;
-    this.options.logger?.info({ connections, timeoutMs: this.options.shutdownTimeoutMs }, 'shutdown begun');
-    await this.allClosed(this.options.shutdownTimeoutMs);
-    const ended = this.connections.size;
-    for (const connection of this.connections) connection.stopReading('shutdown');
-    // Each connection closes itself within its close deadline; this bound is a safety net.
-    if (!(await this.allClosed(2 * CLOSE_DEADLINE_MS))) {
-      for (const connection of this.connections) connection.socket.destroy();
-      for (const connection of this.connections) connection.task?.kill();
-    }
-    this.acceptor.kill();
-    this.limitWarning.flush();
-    this.acceptWarning.flush();
-    const s = this.stats;
-    this.options.logger?.info(
-      {
-        connections,
-        ended,
-        accepted: s.connectionsAccepted,
-        rejected: s.connectionsRejected,
-        bytesReceived: s.bytesReceived,
-        bytesSent: s.bytesSent,
-      },
-      'shutdown done',
-    );
-    return { connections, ended };
-  }
-
-  /** Resolves true once no connection is open, or false after `timeoutMs`. */
-  private allClosed(timeoutMs: number): Promise<boolean> {
-    if (this.connections.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.whenEmpty = undefined;
-        resolve(false);
-      }, timeoutMs);
-      this.whenEmpty = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-    });
-  }
-
-  private readonly forget = (connection: Connection): void => {
-    this.connections.delete(connection);
-    if (this.connections.size === 0 && this.whenEmpty) {
-      const done = this.whenEmpty;
-      this.whenEmpty = undefined;
-      done();
-    }
-  };
 }
 
 /** The lesson's server loop: accept a client, spawn a task for it, accept the next. */
-function* acceptLoop(listener: Listener, server: EchoServer): Operation<void> {
+function* serve(listener: Listener, server: EchoServer): Operation<void> {
   for (;;) {
     const socket = yield* listener.accept();
     if (socket === null) return;
     server.adopt(socket);
   }
+}
+
+/** Shutdown, as a task: close the listener, join the clients with a timeout, end the rest. */
+function* stop(server: EchoServer): Operation<ShutdownReport> {
+  const { tasks, options } = server;
+  server.serving = false;
+  server.listener.close();
+  const connections = tasks.size;
+  options.logger?.info({ connections, timeoutMs: options.shutdownTimeoutMs }, 'shutdown begun');
+  let ended = 0;
+  if (!(yield* tasks.join(options.shutdownTimeoutMs))) {
+    ended = tasks.size;
+    for (const task of tasks) connectionOf(task).stopReading('shutdown');
+    // Each connection closes itself within its close deadline; this bound is a safety net.
+    if (!(yield* tasks.join(2 * CLOSE_DEADLINE_MS))) {
+      tasks.kill();
+      yield* tasks.join();
+    }
+  }
+  server.limitWarning.flush();
+  server.acceptWarning.flush();
+  const s = server.stats;
+  options.logger?.info(
+    {
+      connections,
+      ended,
+      accepted: s.connectionsAccepted,
+      rejected: s.connectionsRejected,
+      bytesReceived: s.bytesReceived,
+      bytesSent: s.bytesSent,
+    },
+    'shutdown done',
+  );
+  return { connections, ended };
+}
+
+/** An echo task's connection: the server names each task after it (`task.about`). */
+function connectionOf(task: Task<unknown>): Connection {
+  return task.about as Connection;
 }
 
 /** Starts an echo server; resolves once it listens. See `EchoServer`. */

@@ -1,5 +1,6 @@
-/** Why a connection ended: a small fixed set, so it can be a metric label. */
-export type CloseReason = 'client' | 'idle' | 'error' | 'shutdown';
+/** Why a connection ended: a small fixed set, so that it can be a metric label. */
+export const CLOSE_REASONS = ['client', 'idle', 'error', 'shutdown'] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 /**
  * The server's counters, as plain numbers: the data path only ever does `stats.x += n`.
@@ -11,7 +12,8 @@ export class ServerStats {
   connectionsAccepted = 0;
   /** Closed at once because `--max-connections` was reached. */
   connectionsRejected = 0;
-  readonly connectionsClosed: Record<CloseReason, number> = { client: 0, idle: 0, error: 0, shutdown: 0 };
+  /** One entry per reason in `CLOSE_REASONS`: the metric reads every key, so none can be left out. */
+  readonly connectionsClosed = Object.fromEntries(CLOSE_REASONS.map((reason) => [reason, 0])) as Record<CloseReason, number>;
   bytesReceived = 0;
   bytesSent = 0;
   reads = 0;
@@ -24,6 +26,7 @@ export class ServerStats {
    */
   observeConnectionDuration: (seconds: number) => void = () => {};
 
+  /** A connection's echo task has ended: counted once, with its reason and lifetime. */
   connectionClosed(reason: CloseReason, seconds: number): void {
     this.connectionsActive--;
     this.connectionsClosed[reason]++;

@@ -30,6 +30,11 @@ export class Group implements Iterable<AnyTask> {
     return this.members.size;
   }
 
+  /** Always false: a group has no limit (as in gevent; a `Pool` can be full). */
+  full(): boolean {
+    return false;
+  }
+
   /** Whether `task` is in the group. */
   has(task: AnyTask): boolean {
     return this.members.has(task);

@@ -11,4 +11,5 @@ export { spawnLater } from './spawn-later.js';
 export { Group } from './group.js';
 export { Pool } from './pool.js';
 export { Queue } from './queue.js';
+export { Mailbox, type MailboxHooks } from './mailbox.js';
 export { startBlockedLoopMonitor, monitorStats, MonitorError, type BlockedLoopEvent, type BlockedLoopMonitor } from './monitor.js';

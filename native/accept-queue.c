@@ -1,0 +1,73 @@
+/*
+ * Empties a listening socket's accept queue: what libuv no longer does.
+ *
+ * Since libuv 1.45 (PR #3696, "unix: don't accept() connections in a loop") a readable
+ * listening socket gets one accept() per event-loop readiness. A loop busy with N clients sees
+ * the listener's readiness once per pass over its N ready sockets, so it accepts about
+ * (messages per second / N) clients a second: a few dozen, while the kernel's queue overflows
+ * and new clients wait seconds. echo-server calls this after each connection libuv hands it
+ * and takes everything else that is waiting, as an epoll server written in C would.
+ *
+ *   acceptInto(listeningFd, fds: Int32Array) -> count
+ *
+ * Accepts until the queue is empty or `fds` is full; returns how many descriptors it wrote
+ * (non-blocking, close-on-exec). It stops quietly at the first error: EAGAIN (the queue is
+ * empty), or running out of descriptors (EMFILE/ENFILE), which libuv handles itself at the
+ * next readiness with its reserve descriptor. A connection reset while it waited in the queue
+ * (ECONNABORTED) is skipped. Node-API only, so one build serves every Node.js line.
+ */
+#define _GNU_SOURCE /* accept4 */
+#define NAPI_VERSION 8
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <sys/socket.h>
+
+static int accept_nonblocking(int listener) {
+#ifdef __linux__
+  return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+  int fd = accept(listener, NULL, NULL);
+  if (fd >= 0) {
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return fd;
+#endif
+}
+
+static napi_value accept_into(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t listener;
+  napi_typedarray_type type;
+  size_t capacity;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
+      napi_get_value_int32(env, argv[0], &listener) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &type, &capacity, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "acceptInto(fd: number, fds: Int32Array)");
+    return NULL;
+  }
+  int32_t *fds = data;
+  uint32_t count = 0;
+  while (count < capacity) {
+    int fd = accept_nonblocking(listener);
+    if (fd >= 0) {
+      fds[count++] = fd;
+    } else if (errno != ECONNABORTED && errno != EINTR) {
+      break;
+    }
+  }
+  napi_value result;
+  napi_create_uint32(env, count, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value function;
+  napi_create_function(env, "acceptInto", NAPI_AUTO_LENGTH, accept_into, NULL, &function);
+  napi_set_named_property(env, exports, "acceptInto", function);
+  return exports;
+}
