@@ -25,6 +25,20 @@ export function parseDuration(text: string, optionName = 'duration'): number {
   return Math.round(ms);
 }
 
+/**
+ * Writes milliseconds the way `parseDuration` reads them, in the largest unit that is exact.
+ *
+ * @example
+ *   formatDuration(5000) // '5s'
+ */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  for (const [unit, size] of Object.entries(UNITS).reverse()) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** Parses a whole number within [min, max], for counts, ports and sizes. */
 export function parseInteger(text: string, optionName: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(text);

@@ -6,10 +6,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createLogger, LOG_LEVELS, type Logger } from '../log.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
-import { StartupError, startEchoServer, type EchoServer } from '../server/index.js';
+import { DEFAULT_SERVER_OPTIONS as DEFAULTS, StartupError, startEchoServer, type EchoServer } from '../server/index.js';
 import { setFailureReporter } from '../tasks/index.js';
 import { startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/monitor.js';
-import { OptionError, parseDuration, parseInteger } from '../parse-option.js';
+import { formatDuration, OptionError, parseDuration, parseInteger } from '../parse-option.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 after a clean shutdown, 1 when the server cannot start, 2 for bad options. */
@@ -45,35 +45,35 @@ function buildProgram(): Command {
   return new Command('echo-server')
     .description('A TCP echo server: one event loop, one task per client; echoes what it reads, upper-cased.')
     .version(VERSION)
-    .addOption(new Option('--host <address>', 'address to listen on').env('ECHO_HOST').default('127.0.0.1'))
+    .addOption(new Option('--host <address>', 'address to listen on').env('ECHO_HOST').default(DEFAULTS.host))
     .addOption(
       new Option('--port <port>', 'port to listen on (0 picks a free one)')
         .env('ECHO_PORT')
-        .default(8090)
+        .default(DEFAULTS.port)
         .argParser(using((t) => parseInteger(t, 'port', 0, 65535))),
     )
     .addOption(
       new Option('--backlog <n>', 'queue of connections waiting to be accepted')
         .env('ECHO_BACKLOG')
-        .default(511)
+        .default(DEFAULTS.backlog)
         .argParser(using((t) => parseInteger(t, 'backlog', 1, 65535))),
     )
     .addOption(
       new Option('--max-connections <n>', 'close connections past this many at once (0 = no limit)')
         .env('ECHO_MAX_CONNECTIONS')
-        .default(0)
+        .default(DEFAULTS.maxConnections)
         .argParser(using((t) => parseInteger(t, 'max-connections', 0))),
     )
     .addOption(
       new Option('--idle-timeout <duration>', 'close a connection idle this long (0 = never)')
         .env('ECHO_IDLE_TIMEOUT')
-        .default(0, '0')
+        .default(DEFAULTS.idleTimeoutMs, formatDuration(DEFAULTS.idleTimeoutMs))
         .argParser(using((t) => parseDuration(t, 'idle-timeout'))),
     )
     .addOption(
       new Option('--shutdown-timeout <duration>', 'on SIGTERM/SIGINT, let connections finish this long')
         .env('ECHO_SHUTDOWN_TIMEOUT')
-        .default(5000, '5s')
+        .default(DEFAULTS.shutdownTimeoutMs, formatDuration(DEFAULTS.shutdownTimeoutMs))
         .argParser(using((t) => parseDuration(t, 'shutdown-timeout'))),
     )
     .addOption(
@@ -226,11 +226,17 @@ async function main(): Promise<void> {
       shutdownTimeoutMs: options.shutdownTimeout,
       metricsPort: metrics?.port ?? null,
       maxBlockingMs: options.maxBlocking,
+      acceptQueue: server.drainsAcceptQueue ? 'drained' : 'libuv',
       version: VERSION,
       node: process.version,
     },
     'listening',
   );
+  if (!server.drainsAcceptQueue) {
+    log.warn(
+      'accept-queue helper not built (no C compiler at build time): a saturated loop accepts new clients at libuv\'s pace, one per turn',
+    );
+  }
 }
 
 main().catch((error: unknown) => {
