@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../../src/parse-option.js';
 import { requireTool, ROOT, run } from './tools.js';
 
@@ -23,23 +24,18 @@ interface Service {
 const ALL_PROFILES = ['--profile', 'load', '--profile', 'monitoring'];
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** `docker-compose config` output (normalised, interpolated YAML) as an object, via PyYAML,
- * which Debian's docker-compose itself runs on. */
+/** `docker-compose config` output (normalised, interpolated YAML) as an object. */
 async function composeConfig(): Promise<Record<string, Service>> {
   const config = await run('docker-compose', [...ALL_PROFILES, 'config']);
   expect(config.stderr).toBe('');
   expect(config.code).toBe(0);
-  const script = 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)';
-  const json = await run('python3', ['-c', script], { input: config.stdout });
-  expect(json.code, json.stderr).toBe(0);
-  return (JSON.parse(json.stdout) as { services: Record<string, Service> }).services;
+  return (parseYaml(config.stdout) as { services: Record<string, Service> }).services;
 }
 
 describe('docker-compose.yml', () => {
   let services: Record<string, Service>;
   beforeAll(async () => {
     requireTool('docker-compose');
-    requireTool('python3');
     services = await composeConfig();
   });
 

@@ -1,20 +1,14 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TEST_TOOLS } from '../../scripts/test-tools.js';
 
 /** The repository root, for paths to the files under test. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Where each external tool comes from; .ci/run installs them. */
-const INSTALL_HINTS: Record<string, string> = {
-  'docker-compose': 'apt-get install docker-compose (Debian)',
-  promtool: 'apt-get install prometheus (Debian)',
-  prometheus: 'apt-get install prometheus (Debian)',
-  python3: 'apt-get install python3-yaml (a docker-compose dependency)',
-};
 
 /**
  * Throws a clear error when `name` is not on PATH. These checks must fail, never skip, when
- * a tool is missing: .ci/run installs every tool they use.
+ * a tool is missing: `npm test` installs every tool they use (scripts/test-tools.ts).
  *
  * @example
  *   requireTool('promtool');
@@ -22,7 +16,8 @@ const INSTALL_HINTS: Record<string, string> = {
 export function requireTool(name: string): void {
   const found = spawnSync('sh', ['-c', `command -v "${name}"`], { encoding: 'utf8' });
   if (found.status !== 0) {
-    throw new Error(`${name} is not installed; it is needed for this check (${INSTALL_HINTS[name] ?? 'install it'})`);
+    const from = TEST_TOOLS[name] === undefined ? 'install it' : `Debian package ${TEST_TOOLS[name]}`;
+    throw new Error(`${name} is not installed; it is needed for this check (${from})`);
   }
 }
 

@@ -1,0 +1,62 @@
+/**
+ * `npm test`, before the suite: makes sure the real tools the tests run are installed.
+ *
+ * The tests use real peers, not imitations (a real Prometheus, docker-compose to validate the
+ * Compose file, a C compiler for the accept-queue helper, ...), so a fresh machine needs them.
+ * Missing ones are installed from Debian's packages when this runs as root with apt-get (as
+ * on CI and on a fresh development machine); otherwise it stops at once with one line naming
+ * the command to run. This list is the one place that says which tools the suite needs.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Each command the tests run, and the Debian package that provides it. */
+export const TEST_TOOLS: Readonly<Record<string, string>> = {
+  cc: 'gcc',
+  prometheus: 'prometheus',
+  promtool: 'prometheus',
+  'docker-compose': 'docker-compose',
+  taskset: 'util-linux',
+};
+
+function installed(command: string, path = process.env.PATH): boolean {
+  return spawnSync('/bin/sh', ['-c', `command -v '${command}'`], { stdio: 'ignore', env: { ...process.env, PATH: path } }).status === 0;
+}
+
+function canApt(): boolean {
+  return process.getuid?.() === 0 && installed('apt-get');
+}
+
+function run(command: string, args: string[]): boolean {
+  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return result.status === 0;
+}
+
+/**
+ * Checks the tools on `path`; installs missing ones if `canInstall`, else says what to run.
+ * Returns the exit code.
+ */
+export function checkTestTools(options: { canInstall: boolean; path?: string }): number {
+  const missing = Object.keys(TEST_TOOLS).filter((command) => !installed(command, options.path));
+  if (missing.length === 0) return 0;
+  const packages = [...new Set(missing.map((command) => TEST_TOOLS[command]!))];
+  if (!options.canInstall) {
+    console.error(
+      `npm test: needs ${missing.join(', ')}: install them first (sudo apt-get install ${packages.join(' ')}), or run npm test as root on Debian`,
+    );
+    return 1;
+  }
+  console.error(`npm test: installing ${packages.join(' ')} (Debian packages for ${missing.join(', ')})`);
+  if (!run('apt-get', ['update', '-qq']) || !run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages])) {
+    console.error(`npm test: apt-get could not install ${packages.join(' ')}`);
+    return 1;
+  }
+  // A compiler installed just now: build the accept-queue helper that the build skipped.
+  if (missing.includes('cc')) {
+    return run(process.execPath, [fileURLToPath(new URL('./build-native.js', import.meta.url))]) ? 0 : 1;
+  }
+  return 0;
+}
+
+// Also imported by the tests, for their hints: run only as a program.
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = checkTestTools({ canInstall: canApt() });
