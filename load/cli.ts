@@ -39,7 +39,7 @@ function buildProgram(): Command {
     .addOption(option('--connect-rate <n>', 'connections opened per second (default: all at once)', 'CONNECT_RATE'))
     .addOption(option('--connect-timeout <time>', `give up connecting after this; 0 = never (default: ${DEFAULTS.connectTimeout})`, 'CONNECT_TIMEOUT'))
     .addOption(option('--timeout <time>', `an echo not back within this is a timeout; 0 = never (default: ${DEFAULTS.timeout})`, 'TIMEOUT'))
-    .addOption(option('--warmup <time>', 'traffic before measuring, excluded from the figures (default: 0)', 'WARMUP'))
+    .addOption(option('--warmup <time>', 'traffic before measuring, excluded from the traffic figures and the echo latency (default: 0)', 'WARMUP'))
     .addOption(option('--json', 'print one autocannon-shaped JSON object instead of the report', 'JSON'))
     .option('--no-progress', 'no live progress on stderr (shown only on a terminal anyway)')
     .addOption(option('--log-level <level>', `pino log level on stderr (default: ${DEFAULTS.logLevel})`, 'LOG_LEVEL'))

@@ -1,4 +1,4 @@
-import type { FailureKind } from './tally.js';
+import type { FailureKind } from './failure-kind.js';
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 

@@ -1,5 +1,4 @@
-import { Connection, type DriverPlan } from './driver.js';
-import { encodeHistogram } from './histogram.js';
+import { LoadConnection, type LoadConnectionPlan } from './load-connection.js';
 import type { WorkerConfig, WorkerMessage } from './messages.js';
 import { buildPayloads, READ_BUFFER_SIZE } from './payload.js';
 import { SHARED_SLOTS, Tally } from './tally.js';
@@ -18,7 +17,7 @@ const CLOSE_GRACE_MS = 1000;
  *   const fleet = new Fleet(config, (message) => parentPort.postMessage(message));
  *   fleet.start();
  */
-export class Fleet implements DriverPlan {
+export class Fleet implements LoadConnectionPlan {
   readonly host: string;
   readonly port: number;
   readonly payloads;
@@ -27,7 +26,7 @@ export class Fleet implements DriverPlan {
   readonly connectTimeoutMs: number;
   readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   readonly tally: Tally;
-  readonly connections: Connection[] = [];
+  readonly connections: LoadConnection[] = [];
 
   private unsettled = 0;
   private unfinished = 0;
@@ -54,7 +53,7 @@ export class Fleet implements DriverPlan {
       // `--messages` is a total: connection i sends its even share, the first ones one more.
       const quota = messages === undefined ? Infinity : Math.floor(messages / clients) + (index < messages % clients ? 1 : 0);
       const phase = (index / clients) * this.intervalMs;
-      this.connections.push(new Connection(this, index, quota, phase));
+      this.connections.push(new LoadConnection(this, index, quota, phase));
     }
     this.unsettled = this.unfinished = this.connections.length;
   }
@@ -98,7 +97,7 @@ export class Fleet implements DriverPlan {
     for (const connection of this.connections) connection.stop();
     // Stopped before the measured window began (SIGINT during warm-up): nothing was measured.
     if (!this.tally.measuring) this.tally.startMeasuring();
-    this.emit({ type: 'result', counts: this.tally.counts(held), latency: encodeHistogram(this.tally.latency), notes: this.tally.notes });
+    this.emit({ type: 'result', counts: this.tally.counts(held), histograms: this.tally.encodeHistograms(), notes: this.tally.notes });
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(this.connections.map((connection) => connection.whenClosed())),

@@ -28,7 +28,7 @@ export function encodeHistogram(histogram: Histogram): string {
  * Decodes the workers' histograms and adds them into one.
  *
  * @example
- *   const all = mergeHistograms(results.map((r) => r.latency));
+ *   const all = mergeHistograms(results.map((r) => r.histograms.latency));
  */
 export function mergeHistograms(encoded: readonly string[]): Histogram {
   const merged = createLatencyHistogram();

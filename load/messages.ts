@@ -1,5 +1,6 @@
 import type { LoadOptions } from './options.js';
-import type { TallyCounts, FailureKind } from './tally.js';
+import type { FailureNotes } from './failure-kind.js';
+import type { TallyCounts, Timing } from './tally.js';
 
 /**
  * What a worker is given at start (its `workerData`): the run's options it needs, and its own
@@ -33,5 +34,5 @@ export type WorkerMessage =
   | { type: 'ready' }
   /** No connection of this worker has anything left to do (quota done, or all failed). */
   | { type: 'done' }
-  /** The answer to `stop`: final counts and the latency histogram, encoded. */
-  | { type: 'result'; counts: TallyCounts; latency: string; notes: Partial<Record<FailureKind, string>> };
+  /** The answer to `stop`: final counts, and every histogram encoded (HdrHistogram's compressed base64). */
+  | { type: 'result'; counts: TallyCounts; histograms: Record<Timing, string>; notes: FailureNotes };

@@ -28,7 +28,7 @@ export interface LoadOptions {
   connectTimeoutMs: number;
   /** An echo not complete within this counts as a timeout; 0 = never. */
   timeoutMs: number;
-  /** Traffic before the measured window, excluded from every figure. */
+  /** Traffic before the measured window, excluded from every figure but connection set-up (`connect`, `firstEcho`). */
   warmupMs: number;
   json: boolean;
   progress: boolean;

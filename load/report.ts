@@ -1,15 +1,15 @@
 import { formatBytes, formatCount, formatMs, formatSeconds } from './format.js';
 import type { Distribution, LoadResult } from './result.js';
 import { renderTable } from './table.js';
-import type { FailureKind } from './tally.js';
+import { failureCountsOf, FAILURE_KIND_NAMES, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
+import type { Timing } from './tally.js';
 
-const FAILURE_LABELS: Record<FailureKind, string> = {
-  refused: 'refused',
-  reset: 'reset',
-  timeout: 'timeout',
-  mismatch: 'mismatch',
-  error: 'other error',
-};
+/** The rows of the latency table, top to bottom: set-up first, then steady state. */
+const TIMING_ROWS: ReadonlyArray<readonly [Timing, string]> = [
+  ['connect', 'Connect'],
+  ['firstEcho', 'First echo'],
+  ['latency', 'Echo latency'],
+];
 
 /**
  * The human report: a pure function from a result to text (stdout). Every figure in it is
@@ -28,12 +28,16 @@ export function formatReport(result: LoadResult): string {
       `pipeline ${result.pipelining}${rate}`,
     '',
   );
-  const latency = result.latency;
+  const timingRow = (timing: Timing, label: string) => [
+    label,
+    ...(['p50', 'p90', 'p99', 'p99_9', 'average', 'stddev', 'max'] as const).map((key) => formatMs(result[timing][key] ?? 0)),
+    formatCount(result[timing].totalCount ?? 0),
+  ];
   lines.push(
-    renderTable([
-      ['Stat', '50%', '90%', '99%', '99.9%', 'Avg', 'Stdev', 'Max'],
-      ['Latency', ...(['p50', 'p90', 'p99', 'p99_9', 'average', 'stddev', 'max'] as const).map((key) => formatMs(latency[key] ?? 0))],
-    ]),
+    renderTable([['Stat', '50%', '90%', '99%', '99.9%', 'Avg', 'Stdev', 'Max', 'Count'], ...TIMING_ROWS.map(([timing, label]) => timingRow(timing, label))]),
+    'Connect: from starting the connect until it is up (SYN retransmits show here). First echo: from then until',
+    "its first echo (time unaccepted in the server's accept queue shows here). Both cover the whole run; echo",
+    'latency covers every later message, in the measured window.',
     '',
   );
   const rateRow = (label: string, stats: Distribution, format: (value: number) => string) => [
@@ -57,14 +61,12 @@ export function formatReport(result: LoadResult): string {
   if (result.errors === 0) {
     lines.push('0 errors');
   } else {
-    const other = result.errors - result.refused - result.resets - result.timeouts - result.mismatches;
-    lines.push(
-      `${formatCount(result.errors)} errors: ${formatCount(result.refused)} refused, ${formatCount(result.resets)} resets, ` +
-        `${formatCount(result.timeouts)} timeouts, ${formatCount(result.mismatches)} mismatches` +
-        (other > 0 ? `, ${formatCount(other)} other` : ''),
-    );
+    const counts = failureCountsOf(result);
+    // Kinds with a key of their own are always listed; the unkeyed rest only when there is any.
+    const listed = FAILURE_KIND_NAMES.filter((kind) => FAILURE_KINDS[kind].key !== undefined || counts[kind] > 0);
+    lines.push(`${formatCount(result.errors)} errors: ${listed.map((kind) => `${formatCount(counts[kind])} ${FAILURE_KINDS[kind].plural}`).join(', ')}`);
     for (const [kind, note] of Object.entries(result.failures)) {
-      lines.push(`  first ${FAILURE_LABELS[kind as FailureKind]}: ${note}`);
+      lines.push(`  first ${FAILURE_KINDS[kind as FailureKind].label}: ${note}`);
     }
   }
   if (result.interrupted) {

@@ -1,13 +1,22 @@
 import { mergeHistograms, PERCENTILES, percentileKey, summarizeHistogram } from './histogram.js';
 import type { LoadOptions } from './options.js';
 import type { Sample } from './sampler.js';
-import type { FailureKind, TallyCounts } from './tally.js';
+import {
+  failureCountFields,
+  noFailures,
+  totalFailures,
+  FAILURE_KIND_NAMES,
+  type FailureCountFields,
+  type FailureKind,
+  type FailureNotes,
+} from './failure-kind.js';
+import { TIMINGS, type TallyCounts, type Timing } from './tally.js';
 
 /** What one worker reports at the end (the `result` message without its tag). */
 export interface WorkerResult {
   counts: TallyCounts;
-  latency: string;
-  notes: Partial<Record<FailureKind, string>>;
+  histograms: Record<Timing, string>;
+  notes: FailureNotes;
 }
 
 /** autocannon's statistics object: `average`, `mean`, `stddev`, `min`, `max`, `p0_001` ... `p99_999`. */
@@ -16,9 +25,12 @@ export type Distribution = Record<string, number>;
 /**
  * A run's result, shaped like autocannon's so that tools reading its JSON read this too:
  * `latency` (ms), `requests` (messages per second; `total` messages, `sent`), `throughput`
- * (bytes per second; `total` bytes), `duration` (s), and the failure counts.
+ * (bytes per second; `total` bytes), `duration` (s), and the failure counts (`refused`,
+ * `resets`, `timeouts`, `mismatches`, one per keyed `FailureKind`, and their total `errors`).
+ * Beside `latency`, with the same keys: `connect` and `firstEcho` (ms), connection set-up
+ * over the whole run (see `TIMINGS` in tally.ts).
  */
-export interface LoadResult {
+export interface LoadResult extends FailureCountFields, Record<Timing, Distribution> {
   host: string;
   /** The address of `host` the connections went to. */
   address: string;
@@ -41,19 +53,14 @@ export interface LoadResult {
   sampleInt: number;
   start: string;
   finish: string;
-  /** refused + resets + timeouts + mismatches + other errors. */
+  /** Failed connections of every kind: refused + resets + timeouts + mismatches + other errors. */
   errors: number;
-  refused: number;
-  resets: number;
-  timeouts: number;
-  mismatches: number;
   /** Stopped early (SIGINT): the figures cover what was measured until then. */
   interrupted: boolean;
-  latency: Distribution;
   requests: Distribution;
   throughput: Distribution;
   /** The first failure of each kind, in words. */
-  failures: Partial<Record<FailureKind, string>>;
+  failures: FailureNotes;
 }
 
 export interface ResultInput {
@@ -71,19 +78,21 @@ export interface ResultInput {
 /** Merges the workers' reports into one result. */
 export function buildResult(input: ResultInput): LoadResult {
   const { options, workers } = input;
-  const sum = (key: keyof TallyCounts) => workers.reduce((total, worker) => total + worker.counts[key], 0);
-  const failures: Partial<Record<FailureKind, string>> = {};
+  const sum = (key: Exclude<keyof TallyCounts, 'failed'>) => workers.reduce((total, worker) => total + worker.counts[key], 0);
+  const failed = noFailures();
+  const failures: FailureNotes = {};
   for (const worker of workers) {
+    for (const kind of FAILURE_KIND_NAMES) failed[kind] += worker.counts.failed[kind];
     for (const [kind, note] of Object.entries(worker.notes)) failures[kind as FailureKind] ??= note;
   }
+  const timings = {} as Record<Timing, Distribution>;
+  for (const timing of TIMINGS) {
+    const histogram = mergeHistograms(workers.map((worker) => worker.histograms[timing]));
+    timings[timing] = { ...summarizeHistogram(histogram, 1000), totalCount: histogram.totalCount };
+  }
   const seconds = input.durationMs / 1000;
-  const histogram = mergeHistograms(workers.map((worker) => worker.latency));
   const messages = sum('messages');
   const bytes = sum('bytes');
-  const refused = sum('refused');
-  const resets = sum('resets');
-  const timeouts = sum('timeouts');
-  const mismatches = sum('mismatches');
   return {
     host: options.host,
     address: input.address,
@@ -100,13 +109,12 @@ export function buildResult(input: ResultInput): LoadResult {
     sampleInt: 1000,
     start: input.start.toISOString(),
     finish: input.finish.toISOString(),
-    errors: refused + resets + timeouts + mismatches + sum('otherErrors'),
-    refused,
-    resets,
-    timeouts,
-    mismatches,
+    errors: totalFailures(failed),
+    ...failureCountFields(failed),
     interrupted: input.interrupted,
-    latency: { ...summarizeHistogram(histogram, 1000), totalCount: histogram.totalCount },
+    latency: timings.latency,
+    connect: timings.connect,
+    firstEcho: timings.firstEcho,
     requests: { ...describeRates(input.samples.map((s) => s.messages), messages, seconds), total: messages, sent: sum('sent') },
     throughput: { ...describeRates(input.samples.map((s) => s.bytes), bytes, seconds), total: bytes },
     failures,

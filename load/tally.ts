@@ -1,7 +1,23 @@
-import { createLatencyHistogram, type Histogram } from './histogram.js';
+import { noFailures, totalFailures, type FailureCounts, type FailureKind, type FailureNotes } from './failure-kind.js';
+import { createLatencyHistogram, encodeHistogram, type Histogram } from './histogram.js';
 
-/** Why a connection stopped counting as held. Each connection fails at most once. */
-export type FailureKind = 'refused' | 'reset' | 'timeout' | 'mismatch' | 'error';
+/**
+ * What each connection's times are recorded in, one HDR histogram per worker (µs), merged by
+ * the main thread:
+ * - `latency`: echo latency in steady state, over the measured window. Messages sent before
+ *   their connection's first echo came back are not in it (they waited for the same accept);
+ * - `connect`: from starting the connect to the socket's `connect` event, over the whole run
+ *   (SYN retransmits from an overflowing accept queue show here);
+ * - `firstEcho`: from the `connect` event to the completion of the connection's first echo,
+ *   over the whole run (time spent unaccepted in the server's accept queue shows here). Under
+ *   `--rate` it counts from the first message's intended send time instead, so that the
+ *   connection's phase (a deliberate delay of less than one interval) is not in it.
+ *
+ * Connections are set up before the measured window starts, so `connect` and `firstEcho` are
+ * never reset.
+ */
+export const TIMINGS = ['latency', 'connect', 'firstEcho'] as const;
+export type Timing = (typeof TIMINGS)[number];
 
 /** The counters one worker reports at the end: plain numbers, so they cross threads as they are. */
 export interface TallyCounts {
@@ -15,12 +31,8 @@ export interface TallyCounts {
   connected: number;
   /** Connections still open and healthy when the run stopped. */
   held: number;
-  refused: number;
-  resets: number;
-  timeouts: number;
-  mismatches: number;
-  /** Failures that fit no category above (EADDRNOTAVAIL, EHOSTUNREACH, ...). */
-  otherErrors: number;
+  /** Failed connections, by why (whenever they failed). */
+  failed: FailureCounts;
   /** Wall-clock ms (epoch, sub-ms precision) of the first send and the last echo, 0 if none. */
   firstSendAt: number;
   lastEchoAt: number;
@@ -34,8 +46,13 @@ export const SLOT_OPEN = 2;
 export const SLOT_FAILED = 3;
 
 /**
- * One worker's running counts and latency histogram. The data path only does `tally.x += n`
- * and one histogram record per message; `publish` copies the totals into shared memory.
+ * One worker's running counts and histograms. The data path only does `tally.x += n` and one
+ * histogram record per message; `publish` copies the totals into shared memory.
+ *
+ * @example
+ *   const tally = new Tally();
+ *   tally.latency.recordValue(250); // µs
+ *   tally.fail('reset', 'connection reset by peer (ECONNRESET), connection 3');
  */
 export class Tally {
   sent = 0;
@@ -43,17 +60,15 @@ export class Tally {
   bytes = 0;
   connected = 0;
   open = 0;
-  refused = 0;
-  resets = 0;
-  timeouts = 0;
-  mismatches = 0;
-  otherErrors = 0;
+  readonly failed: FailureCounts = noFailures();
   /** performance.now() of the first send and of the last completed echo; 0 = none yet. */
   firstSend = 0;
   lastEcho = 0;
   /** The first failure of each kind, in words, for the report. */
-  readonly notes: Partial<Record<FailureKind, string>> = {};
+  readonly notes: FailureNotes = {};
   readonly latency: Histogram = createLatencyHistogram();
+  readonly connect: Histogram = createLatencyHistogram();
+  readonly firstEcho: Histogram = createLatencyHistogram();
 
   /** Whether the measured window has started. */
   measuring = false;
@@ -69,7 +84,10 @@ export class Tally {
     private readonly slot = 0,
   ) {}
 
-  /** Starts the measured window: figures from here on only; failures always count. */
+  /**
+   * Starts the measured window: traffic figures from here on only. Failures, `connect` and
+   * `firstEcho` always count: connections are set up before the window starts.
+   */
   startMeasuring(): void {
     this.measuring = true;
     this.base = { sent: this.sent, messages: this.messages, bytes: this.bytes };
@@ -78,17 +96,9 @@ export class Tally {
 
   /** Counts one failed connection; the first of each kind is kept in words. */
   fail(kind: FailureKind, note: string): void {
-    if (kind === 'refused') this.refused++;
-    else if (kind === 'reset') this.resets++;
-    else if (kind === 'timeout') this.timeouts++;
-    else if (kind === 'mismatch') this.mismatches++;
-    else this.otherErrors++;
+    this.failed[kind]++;
     this.notes[kind] ??= note;
-    this.shared[this.slot + SLOT_FAILED] = this.failures();
-  }
-
-  failures(): number {
-    return this.refused + this.resets + this.timeouts + this.mismatches + this.otherErrors;
+    this.shared[this.slot + SLOT_FAILED] = totalFailures(this.failed);
   }
 
   /** Copies the running totals where the main thread can sample them. */
@@ -108,13 +118,14 @@ export class Tally {
       bytes: this.bytes - this.base.bytes,
       connected: this.connected,
       held,
-      refused: this.refused,
-      resets: this.resets,
-      timeouts: this.timeouts,
-      mismatches: this.mismatches,
-      otherErrors: this.otherErrors,
+      failed: { ...this.failed },
       firstSendAt: this.firstSend === 0 ? 0 : origin + this.firstSend,
       lastEchoAt: this.lastEcho === 0 ? 0 : origin + this.lastEcho,
     };
+  }
+
+  /** Every histogram, encoded to cross to the main thread. */
+  encodeHistograms(): Record<Timing, string> {
+    return { latency: encodeHistogram(this.latency), connect: encodeHistogram(this.connect), firstEcho: encodeHistogram(this.firstEcho) };
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, run } from './tools.js';
 
-const DEMO = join(ROOT, 'dist', 'load', 'demo.js');
+const DEMO = join(ROOT, 'dist', 'scripts', 'demo.js');
 
 const running: ChildProcess[] = [];
 afterEach(() => {
@@ -15,16 +15,28 @@ function demo(args: string[], env: NodeJS.ProcessEnv = {}) {
   return run(process.execPath, [DEMO, ...args], { env: { ...process.env, ...env }, timeoutMs: 90_000 });
 }
 
-describe('npm run demo (dist/load/demo.js)', () => {
+describe('npm run demo (dist/scripts/demo.js)', () => {
   it('runs echo-load with 500 clients against a fresh echo-server, prints the report and shuts down cleanly', async () => {
     const result = await demo(['--duration', '1s']);
     expect(result.stderr).toMatch(/^demo: echo-server listening on 127\.0\.0\.1:\d+ \(pid \d+\)$/m);
     expect(result.stderr).toMatch(/^demo: its metrics, while it runs: http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
-    expect(result.stderr).toContain('demo: echo-load --clients 500 --duration 1s\n');
+    // A warm-up first, so that the echo latency shown is the steady state.
+    expect(result.stderr).toContain('demo: echo-load --clients 500 --warmup 2s --duration 1s\n');
     expect(result.stderr).toContain('demo: echo-server shut down cleanly (exit 0)\n');
-    // echo-load's report: every connection held, every byte checked, nothing wrong.
+    // echo-load's report: connection set-up in rows of its own, each over all 500 connections,
+    // beside the echo latency; every connection held, every byte checked, nothing wrong.
+    expect(result.stdout).toMatch(/^│ Connect +│( [\d.]+ ms +│){7} 500 +│$/m);
+    expect(result.stdout).toMatch(/^│ First echo +│( [\d.]+ ms +│){7} 500 +│$/m);
+    expect(result.stdout).toMatch(/^│ Echo latency +│( [\d.]+ ms +│){7} [\d,]+ +│$/m);
     expect(result.stdout).toContain('500 of 500 connections held');
     expect(result.stdout).toMatch(/^0 errors$/m);
+    expect(result.code, result.stderr).toBe(0);
+  }, 90_000);
+
+  it('passes its own --warmup on to echo-load', async () => {
+    const result = await demo(['--clients', '5', '--warmup', '0s', '--duration', '500ms']);
+    expect(result.stderr).toContain('demo: echo-load --clients 5 --warmup 0s --duration 500ms\n');
+    expect(result.stdout).toContain('5 of 5 connections held');
     expect(result.code, result.stderr).toBe(0);
   }, 90_000);
 

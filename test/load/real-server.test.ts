@@ -4,6 +4,20 @@ import { formatReport } from '../../load/report.js';
 import { runLoad, runLoadJson } from './support/cli.js';
 import { startMeasuringRelay, startRealServer } from './support/servers.js';
 
+/** The keys of every latency-like object in the JSON, in order (autocannon's, plus `totalCount`). */
+const TIMING_KEYS = [
+  'average', 'mean', 'stddev', 'min', 'max',
+  'p0_001', 'p0_01', 'p0_1', 'p1', 'p2_5', 'p10', 'p25', 'p50', 'p75', 'p90', 'p97_5', 'p99', 'p99_9', 'p99_99', 'p99_999',
+  'totalCount',
+];
+
+/** Every key of the JSON result, in order. */
+const RESULT_KEYS = [
+  'host', 'address', 'port', 'connections', 'connected', 'held', 'workers', 'pipelining', 'rate', 'size', 'duration',
+  'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'resets', 'timeouts', 'mismatches', 'interrupted',
+  'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
+];
+
 /** Every percentile is at least the one before it, and none exceeds the maximum. */
 function expectOrderedLatency(latency: Record<string, number>) {
   const keys = ['min', 'p50', 'p90', 'p99', 'p99_9', 'max'];
@@ -27,7 +41,12 @@ describe('echo-load against the real echo server', () => {
     // Every connection carried traffic; every echoed message was 64 checked bytes.
     expect(result.requests.total).toBeGreaterThan(500);
     expect(result.throughput.total).toBe(result.requests.total! * 64);
-    expect(result.latency.totalCount).toBe(result.requests.total);
+    // Echo latency is steady state: each connection's first echo (which may come after the
+    // measured window began) is in firstEcho instead.
+    expect(result.latency.totalCount).toBeLessThanOrEqual(result.requests.total!);
+    expect(result.latency.totalCount).toBeGreaterThanOrEqual(result.requests.total! - 500);
+    expect(result.connect.totalCount).toBe(500);
+    expect(result.firstEcho.totalCount).toBe(500);
     // Sent = echoed + at most one in flight per connection when the run stopped.
     expect(result.requests.sent! - result.requests.total!).toBeGreaterThanOrEqual(0);
     expect(result.requests.sent! - result.requests.total!).toBeLessThanOrEqual(500);
@@ -35,7 +54,21 @@ describe('echo-load against the real echo server', () => {
     expect(Math.abs(result.requests.average! * result.duration - result.requests.total!)).toBeLessThan(result.requests.average! * 0.001);
     expect(result.latency.min).toBeGreaterThan(0);
     expectOrderedLatency(result.latency);
+    expectOrderedLatency(result.connect);
+    expectOrderedLatency(result.firstEcho);
     expect(result.requests.min).toBeLessThanOrEqual(result.requests.max!);
+  });
+
+  it('prints JSON with every key autocannon has and the connection set-up beside latency', async () => {
+    const { port } = await startRealServer();
+    const { code, result } = await runLoadJson(['--port', String(port), '--clients', '3', '--messages', '30']);
+    expect(code).toBe(0);
+    expect(Object.keys(result)).toEqual(RESULT_KEYS);
+    for (const timing of ['latency', 'connect', 'firstEcho'] as const) {
+      expect(Object.keys(result[timing]), timing).toEqual(TIMING_KEYS);
+      expect(Object.values(result[timing]).every((value) => typeof value === 'number' && Number.isFinite(value)), timing).toBe(true);
+    }
+    expect([result.connect.totalCount, result.firstEcho.totalCount, result.latency.totalCount]).toEqual([3, 3, 27]);
   });
 
   it('sends exactly --messages messages in total, spread over the connections', async () => {
@@ -44,7 +77,10 @@ describe('echo-load against the real echo server', () => {
     expect(code).toBe(0);
     expect(result.requests.total).toBe(1000);
     expect(result.requests.sent).toBe(1000);
-    expect(result.latency.totalCount).toBe(1000);
+    // 7 connections: each one's first echo is in firstEcho, the other 993 in latency.
+    expect(result.firstEcho.totalCount).toBe(7);
+    expect(result.latency.totalCount).toBe(993);
+    expect(result.connect.totalCount).toBe(7);
     expect(result.throughput.total).toBe(100_000);
     expect(result.held).toBe(7);
     expect(result.errors).toBe(0);
@@ -110,7 +146,12 @@ describe('echo-load against the real echo server', () => {
     expect([result.requests.total, result.throughput.total, result.held, result.errors]).toEqual([5000, 160_000, 25, 0]);
     // ...and the report is a pure function of the JSON result: every figure shown comes from it.
     const report = formatReport(result);
-    for (const key of ['p50', 'p90', 'p99', 'p99_9', 'max']) expect(report).toContain(formatMs(result.latency[key]!));
+    for (const timing of ['latency', 'connect', 'firstEcho'] as const) {
+      for (const key of ['p50', 'p90', 'p99', 'p99_9', 'max']) expect(report).toContain(formatMs(result[timing][key]!));
+    }
+    expect(human.stdout).toMatch(/^│ Connect +│.* 25 +│$/m);
+    expect(human.stdout).toMatch(/^│ First echo +│.* 25 +│$/m);
+    expect(human.stdout).toMatch(/^│ Echo latency +│.* 4,975 +│$/m);
     expect(report).toContain(`${result.duration.toFixed(2)} s`);
   });
 });

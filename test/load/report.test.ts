@@ -27,7 +27,9 @@ function result(overrides: Partial<LoadResult> = {}): LoadResult {
     timeouts: 0,
     mismatches: 2,
     interrupted: false,
-    latency: { average: 1.5, mean: 1.5, stddev: 0.5, min: 0.2, max: 42.125, p50: 1.25, p90: 2.5, p99: 7.75, p99_9: 12.5 },
+    latency: { average: 1.5, mean: 1.5, stddev: 0.5, min: 0.2, max: 42.125, p50: 1.25, p90: 2.5, p99: 7.75, p99_9: 12.5, totalCount: 1_049_503 },
+    connect: { average: 0.3, mean: 0.3, stddev: 0.1, min: 0.1, max: 1003.5, p50: 0.25, p90: 0.5, p99: 0.75, p99_9: 1001, totalCount: 500 },
+    firstEcho: { average: 40, mean: 40, stddev: 300, min: 0.5, max: 3120, p50: 2, p90: 3, p99: 1500, p99_9: 3100, totalCount: 499 },
     requests: { ...describeRates([100_000, 110_000], 1_050_000, 10), total: 1_050_000, sent: 1_050_497 },
     throughput: { ...describeRates([6_400_000, 7_040_000], 67_200_000, 10), total: 67_200_000 },
     failures: { mismatch: "connection 3, byte 17: expected 0x41 'A', got 0x61 'a'", reset: 'connection reset by peer (ECONNRESET), connection 9' },
@@ -39,7 +41,7 @@ describe('the human report', () => {
   it('shows latency percentiles, rates, totals, connections held and every error count', () => {
     const text = formatReport(result());
     expect(text).toMatch(/^echo-load: 500 connections to 127\.0\.0\.1:8090 over 2 workers, 64 B messages, pipeline 1$/m);
-    expect(text).toMatch(/│ Latency │ 1\.25 ms │ 2\.50 ms │ 7\.75 ms │ 12\.50 ms │ 1\.50 ms │ 0\.500 ms │ 42\.13 ms │/);
+    expect(text).toMatch(/│ Echo latency │ 1\.25 ms +│ 2\.50 ms +│ 7\.75 ms +│ 12\.50 ms +│ 1\.50 ms +│ 0\.500 ms +│ 42\.13 ms +│ 1,049,503 │/);
     expect(text).toMatch(/│ Msg\/Sec +│ 100,000 +│ 100,000 +│ 110,000 +│ 105,000 +│ 5,000 +│ 100,000 +│ 110,000 +│/);
     expect(text).toContain(`│ ${formatBytes(6_400_000)}`);
     expect(text).toContain('1,050,000 messages echoed in 10.00 s, 67.2 MB read, every byte checked');
@@ -48,6 +50,22 @@ describe('the human report', () => {
     expect(text).toContain("  first mismatch: connection 3, byte 17: expected 0x41 'A', got 0x61 'a'");
     expect(text).toContain('  first reset: connection reset by peer (ECONNRESET), connection 9');
     expect(text).not.toContain('interrupted');
+  });
+
+  it('shows connection set-up in rows of its own, above the echo latency, each with its count', () => {
+    const lines = formatReport(result()).split('\n');
+    const row = (label: string) => lines.findIndex((line) => line.startsWith(`│ ${label} `));
+    expect(lines[row('Connect')]).toMatch(/^│ Connect +│ 0\.250 ms +│ 0\.500 ms +│ 0\.750 ms +│ 1001\.0 ms +│ 0\.300 ms +│ 0\.100 ms +│ 1003\.5 ms +│ 500 +│$/);
+    expect(lines[row('First echo')]).toMatch(/^│ First echo +│ 2\.00 ms +│ 3\.00 ms +│ 1500\.0 ms +│ 3100\.0 ms +│ 40\.00 ms +│ 300\.0 ms +│ 3120\.0 ms +│ 499 +│$/);
+    // One table: header, then the three rows in order.
+    expect(lines[row('Stat')]).toMatch(/^│ Stat +│ 50% +│ 90% +│ 99% +│ 99\.9% +│ Avg +│ Stdev +│ Max +│ Count +│$/);
+    expect([row('Stat') + 2, row('Stat') + 3, row('Stat') + 4]).toEqual([row('Connect'), row('First echo'), row('Echo latency')]);
+    expect(lines.join('\n')).toContain("time unaccepted in the server's accept queue shows here");
+  });
+
+  it('lists failures that fit no kind of their own only when there are some', () => {
+    const text = formatReport(result({ errors: 5 }));
+    expect(text).toMatch(/^5 errors: 0 refused, 1 resets, 0 timeouts, 2 mismatches, 2 other$/m);
   });
 
   it('says when latency is corrected for coordinated omission, and when a run was interrupted', () => {

@@ -96,6 +96,48 @@ export function dribblingEcho(): (socket: net.Socket, chunk: Buffer) => void {
 }
 
 /**
+ * Upper-cases correctly, but each connection's first chunk only: after that it reads on and
+ * never answers again, so a connection gets its first echo and then waits forever.
+ */
+export function firstChunkOnlyEcho(): (socket: net.Socket, chunk: Buffer) => void {
+  const answered = new WeakSet<net.Socket>();
+  return (socket, chunk) => {
+    if (answered.has(socket)) return;
+    answered.add(socket);
+    socket.write(upperAscii(chunk));
+  };
+}
+
+/**
+ * A correct upper-casing echo server that accepts at once but starts reading each connection
+ * only `delayMs` after accepting it (`pauseOnConnect`, then `resume`): what the client sent
+ * first waits in the kernel's receive buffer meanwhile, as it would for a connection the
+ * server has not accepted yet.
+ */
+export async function startLateReadingServer(delayMs: number): Promise<{ port: number }> {
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('data', (chunk: Buffer) => socket.write(upperAscii(chunk)));
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      socket.resume();
+    }, delayMs);
+    timers.add(timer);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const timer of timers) clearTimeout(timer);
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port: (server.address() as net.AddressInfo).port };
+}
+
+/**
  * Echoes correctly, but closes idle connections first, as an idle timeout would, without a
  * clock: once `senders` connections have sent something and `silent` more have connected, it
  * ends (FIN) every connection that has sent nothing, and holds all echoes until those have

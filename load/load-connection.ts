@@ -1,13 +1,14 @@
 import net from 'node:net';
 import { classifySocketError, describeMismatch } from './failure.js';
 import type { Payloads } from './payload.js';
-import type { FailureKind, Tally } from './tally.js';
+import type { FailureKind } from './failure-kind.js';
+import type { Tally } from './tally.js';
 
 /**
  * What every connection of a worker shares: where to connect, what to send, where to count.
- * Built once per worker; connections only read it.
+ * Built once per worker (the `Fleet`); connections only read it.
  */
-export interface DriverPlan {
+export interface LoadConnectionPlan {
   readonly host: string;
   readonly port: number;
   readonly payloads: Payloads;
@@ -22,9 +23,9 @@ export interface DriverPlan {
   readonly readBuffer: Buffer;
   readonly tally: Tally;
   /** The connection is established, or failed to be. Called once. */
-  settled(connection: Connection): void;
+  settled(connection: LoadConnection): void;
   /** The connection has nothing left to do: quota sent and echoed, or failed. Called once. */
-  finished(connection: Connection): void;
+  finished(connection: LoadConnection): void;
 }
 
 const CONNECTING = 0;
@@ -33,12 +34,19 @@ const CLOSED = 2;
 
 /** Where the socket listeners find their connection: no closure per socket for them. */
 const owner = Symbol('connection');
-type OwnedSocket = net.Socket & { [owner]: Connection };
+type OwnedSocket = net.Socket & { [owner]: LoadConnection };
 
 /**
- * One connection's ping-pong state machine: connect, send `pipeline` messages, and for each
- * read check the bytes against the expected echo at the current offset, complete messages,
- * record their latency and send the next ones.
+ * One load-client connection's ping-pong state machine: connect, send `pipeline` messages, and
+ * for each read check the bytes against the expected echo at the current offset, complete
+ * messages, record their latency and send the next ones. (Not the server's `Connection` in
+ * src/server/, which serves one client: this one is a client.)
+ *
+ * Its set-up is timed apart from its echoes: `connect` (starting the connect to the `connect`
+ * event) and `firstEcho` (from then to the first echo) go to their own histograms, and every
+ * message sent before the first echo came back (the first one, the rest of the pipeline,
+ * `--rate` sends while waiting) stays out of `latency`: they all waited for the server to
+ * accept and read the connection, which is set-up, not echo latency.
  *
  * Why an event-driven object and not a task from src/tasks: a task pays a switch point per
  * read (a park closure, an undo function, a listener added and removed). Measured here with
@@ -50,13 +58,19 @@ type OwnedSocket = net.Socket & { [owner]: Connection };
  * and measured slower).
  *
  * @example
- *   const connection = new Connection(plan, 0, Infinity, 0);
+ *   const connection = new LoadConnection(plan, 0, Infinity, 0);
  *   connection.open();
  */
-export class Connection {
+export class LoadConnection {
   socket: net.Socket | undefined;
   private state = CONNECTING;
   private done = false;
+  /** performance.now() when the connect was started. */
+  private openedAt = 0;
+  /** No echo has come back yet: the oldest message in flight is the connection's first. */
+  private awaitingFirstEcho = true;
+  /** Messages in flight that were sent before the first echo came back: not steady state. */
+  private early = 0;
   /** Send time of each message in flight (intended time under `--rate`), oldest at `head`. */
   private readonly stamps: Float64Array;
   private head = 0;
@@ -78,7 +92,7 @@ export class Connection {
    * @param phaseMs under `--rate`, delay of the first send, so connections do not fire in step
    */
   constructor(
-    private readonly plan: DriverPlan,
+    private readonly plan: LoadConnectionPlan,
     readonly index: number,
     private toSend: number,
     private readonly phaseMs: number,
@@ -89,6 +103,7 @@ export class Connection {
   /** Starts connecting. Every outcome is counted through the plan's tally. */
   open(): void {
     const plan = this.plan;
+    this.openedAt = performance.now();
     const socket = net.connect({
       host: plan.host,
       port: plan.port,
@@ -117,7 +132,12 @@ export class Connection {
   /** Fails the connection if its oldest message has waited longer than `timeoutMs`. */
   checkTimeout(now: number, timeoutMs: number): void {
     if (this.state === OPEN && this.inFlight > 0 && now - this.stamps[this.head]! > timeoutMs) {
-      this.fail('timeout', `no echo within ${timeoutMs} ms, connection ${this.index}`);
+      // The first echo is the one an unaccepted connection never gets: say so, apart from an
+      // echo that stops coming once the connection has been served.
+      const text = this.awaitingFirstEcho
+        ? `no first echo within ${timeoutMs} ms of connecting, connection ${this.index} (was it ever accepted?)`
+        : `no echo within ${timeoutMs} ms, connection ${this.index}`;
+      this.fail('timeout', text);
     }
   }
 
@@ -147,15 +167,16 @@ export class Connection {
   }
 
   connected(): void {
+    const now = performance.now();
     this.clearTimer();
     if (this.state !== CONNECTING) return;
     this.state = OPEN;
     const tally = this.plan.tally;
+    tally.connect.recordValue(toMicros(now - this.openedAt));
     tally.connected++;
     tally.open++;
     tally.publish();
     this.plan.settled(this);
-    const now = performance.now();
     if (this.plan.intervalMs > 0) {
       this.nextDue = now + this.phaseMs;
       this.pump(now);
@@ -189,8 +210,17 @@ export class Connection {
       let head = this.head;
       let completed = 0;
       do {
-        const micros = Math.round((now - stamps[head]!) * 1000);
-        latency.recordValue(micros > 0 ? micros : 1);
+        if (this.early === 0) {
+          latency.recordValue(toMicros(now - stamps[head]!));
+        } else {
+          // Set-up, not steady state: the first of them is the first echo, the rest are in
+          // no histogram (they waited for the same accept).
+          this.early--;
+          if (this.awaitingFirstEcho) {
+            this.awaitingFirstEcho = false;
+            tally.firstEcho.recordValue(toMicros(now - stamps[head]!));
+          }
+        }
         head = head + 1 === stamps.length ? 0 : head + 1;
         total -= size;
         completed++;
@@ -218,6 +248,7 @@ export class Connection {
     let slot = this.head + this.inFlight;
     for (let i = 0; i < count; i++, slot++) stamps[slot >= stamps.length ? slot - stamps.length : slot] = at + i * step;
     this.inFlight += count;
+    if (this.awaitingFirstEcho) this.early += count;
     this.toSend -= count;
     const tally = this.plan.tally;
     tally.sent += count;
@@ -301,6 +332,12 @@ export class Connection {
   get connecting(): boolean {
     return this.state === CONNECTING;
   }
+}
+
+/** Milliseconds (performance.now() differences) to whole microseconds, at least 1 (the histograms' lowest value). */
+function toMicros(ms: number): number {
+  const micros = Math.round(ms * 1000);
+  return micros > 0 ? micros : 1;
 }
 
 function onSocketError(this: OwnedSocket, error: NodeJS.ErrnoException): void {

@@ -5,8 +5,12 @@
  * goes to stdout), then stops the server with SIGTERM and checks that it shut down cleanly.
  * Exits 0 only if the load run and the shutdown both succeeded; 130 after Ctrl-C.
  *
- *   npm run demo                              # 500 clients for 5 s
- *   node dist/load/demo.js --duration 1s      # after `npm run build`
+ * A script that drives both programs, not part of either. Its load run warms up first
+ * (`--warmup 2s`): 500 clients connecting at once is connection set-up, which the report shows
+ * in its own rows (Connect, First echo), so the echo latency it shows is the steady state.
+ *
+ *   npm run demo                                 # 500 clients, 2 s warm-up, 5 s measured
+ *   node dist/scripts/demo.js --duration 1s      # after `npm run build`
  *
  * The demo's own lines go to stderr, so stdout carries only echo-load's report.
  */
@@ -17,7 +21,7 @@ import { Command, CommanderError } from 'commander';
 import { OptionError, parseDuration, parseInteger } from '../src/parse-option.js';
 
 const SERVER_CLI = fileURLToPath(new URL('../src/cli/echo-server.js', import.meta.url));
-const LOAD_CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+const LOAD_CLI = fileURLToPath(new URL('../load/cli.js', import.meta.url));
 const HOST = '127.0.0.1';
 /** Bounds on every wait, so a hung child can never hang the demo. */
 const START_TIMEOUT_MS = 15_000;
@@ -107,7 +111,7 @@ async function stop(child: Child, signal: NodeJS.Signals, graceMs: number): Prom
   return 'hung';
 }
 
-async function demo(clients: number, duration: string): Promise<number> {
+async function demo({ clients, warmup, duration }: DemoOptions): Promise<number> {
   let interrupted = false;
   let load: Child | undefined;
   const interrupt = () => {
@@ -123,10 +127,10 @@ async function demo(clients: number, duration: string): Promise<number> {
   if (typeof server.metricsPort === 'number') say(`its metrics, while it runs: http://${HOST}:${server.metricsPort}/metrics`);
   let loadExit: number | NodeJS.Signals | 'hung' | undefined;
   if (!interrupted) {
-    say(`echo-load --clients ${clients} --duration ${duration}`);
-    const args = ['--host', HOST, '--port', String(server.port), '--clients', String(clients), '--duration', duration];
+    say(`echo-load --clients ${clients} --warmup ${warmup} --duration ${duration}`);
+    const args = ['--host', HOST, '--port', String(server.port), '--clients', String(clients), '--warmup', warmup, '--duration', duration];
     load = startChild(LOAD_CLI, args, 'inherit');
-    loadExit = await exitWithin(load, parseDuration(duration) + 60_000);
+    loadExit = await exitWithin(load, parseDuration(warmup) + parseDuration(duration) + 60_000);
     if (loadExit === undefined) loadExit = await stop(load, 'SIGINT', EXIT_GRACE_MS);
   }
 
@@ -146,18 +150,27 @@ async function demo(clients: number, duration: string): Promise<number> {
   return loadExit === 0 && serverExit === 0 ? 0 : 1;
 }
 
-/** Options, checked here: the duration is passed on as written (echo-load parses the same syntax). */
-function parseOptions(argv: string[]): { clients: number; duration: string } {
+interface DemoOptions {
+  clients: number;
+  /** Passed on to echo-load as written (it parses the same syntax). */
+  warmup: string;
+  duration: string;
+}
+
+/** Options, checked here: durations are passed on as written (echo-load parses the same syntax). */
+function parseOptions(argv: string[]): DemoOptions {
   const program = new Command('echo-demo')
     .description('Starts echo-server, runs echo-load against it, prints the report, shuts the server down.')
     .option('--clients <n>', 'concurrent connections', '500')
-    .option('--duration <duration>', 'how long echo-load runs (e.g. 5s)', '5s')
+    .option('--warmup <duration>', 'echo traffic before measuring, so the echo latency shown is the steady state (e.g. 2s)', '2s')
+    .option('--duration <duration>', 'how long echo-load measures (e.g. 5s)', '5s')
     .exitOverride();
   try {
     program.parse(argv);
-    const options = program.opts<{ clients: string; duration: string }>();
+    const options = program.opts<{ clients: string; warmup: string; duration: string }>();
+    parseDuration(options.warmup, 'warmup');
     parseDuration(options.duration, 'duration');
-    return { clients: parseInteger(options.clients, 'clients', 1), duration: options.duration };
+    return { clients: parseInteger(options.clients, 'clients', 1), warmup: options.warmup, duration: options.duration };
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
     if (error instanceof OptionError) {
@@ -171,7 +184,7 @@ function parseOptions(argv: string[]): { clients: number; duration: string } {
 const options = parseOptions(process.argv);
 // Children never outlive the demo, whatever ends it.
 process.on('exit', () => running.forEach((child) => child.kill('SIGKILL')));
-demo(options.clients, options.duration).then(
+demo(options).then(
   (code) => process.exit(code),
   (error: unknown) => {
     say(error instanceof Error ? error.message : String(error));
