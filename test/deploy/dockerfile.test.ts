@@ -67,6 +67,15 @@ describe('Dockerfile', () => {
     ]);
   });
 
+  it('compiles the accept-queue helper in the build stage only: no compiler reaches the image', () => {
+    const buildStage = instructions.slice(stages[0], stages[1]);
+    expect(buildStage.some((line) => /^RUN apt-get update .*apt-get install .*\bgcc\b/.test(line))).toBe(true);
+    expect(buildStage).toContain('COPY native ./native');
+    expect(finalStage.some((line) => line.includes('apt-get'))).toBe(false);
+    // npm run build compiles native/ into dist/native/, which the final stage copies whole.
+    expect(readFileSync(join(ROOT, 'package.json'), 'utf8')).toMatch(/"build": "tsc -p tsconfig\.build\.json && node dist\/scripts\/build-native\.js"/);
+  });
+
   it('runs echo-server as node, bound to all interfaces, with an exec-form CMD and a node health check', () => {
     expect(finalStage).toContain('USER node');
     expect(finalStage.find((line) => line.startsWith('ENV '))).toMatch(/ECHO_HOST=0\.0\.0\.0 .*ECHO_METRICS_HOST=0\.0\.0\.0/);
