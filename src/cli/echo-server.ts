@@ -211,7 +211,7 @@ async function main(): Promise<void> {
       throw error;
     }
   }
-  // /healthz answers 503 through the drain; metrics close only once the server has stopped.
+  // /healthz answers 503 throughout the shutdown; metrics close only once the server has stopped.
   handleSignals(server, log, async () => {
     await metrics?.close();
     await monitor?.stop();
@@ -226,13 +226,13 @@ async function main(): Promise<void> {
       shutdownTimeoutMs: options.shutdownTimeout,
       metricsPort: metrics?.port ?? null,
       maxBlockingMs: options.maxBlocking,
-      acceptQueue: server.drainsAcceptQueue ? 'drained' : 'libuv',
+      acceptQueue: server.takesWholeAcceptQueue ? 'whole' : 'one per turn',
       version: VERSION,
       node: process.version,
     },
     'listening',
   );
-  if (!server.drainsAcceptQueue) {
+  if (!server.takesWholeAcceptQueue) {
     log.warn(
       'accept-queue helper not built (no C compiler at build time): a saturated loop accepts new clients at libuv\'s pace, one per turn',
     );

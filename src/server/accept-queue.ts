@@ -40,12 +40,12 @@ function load(): AcceptQueueAddon | undefined {
 const addon = load();
 
 /** Whether the accept-queue helper was built and loaded (logged at start-up). */
-export const canDrainAcceptQueue = addon !== undefined;
+export const canTakeWholeAcceptQueue = addon !== undefined;
 
 /** Descriptors taken per native call; a full batch means there may be more. */
 const BATCH = 256;
-/** A bound on one drain, however fast clients arrive: Linux caps a listen backlog at 4096 by default. */
-const MAX_PER_DRAIN = 4096;
+/** A bound on one call, however fast clients arrive: Linux caps a listen backlog at 4096 by default. */
+const MAX_PER_CALL = 4096;
 const fds = new Int32Array(BATCH);
 
 /**
@@ -54,11 +54,11 @@ const fds = new Int32Array(BATCH);
  * Returns how many it took; 0 without the helper or when nothing waits. Never throws for a
  * connection: one that cannot be wrapped is closed.
  */
-export function drainAcceptQueue(server: net.Server, take: (socket: net.Socket) => void): number {
+export function acceptWaiting(server: net.Server, take: (socket: net.Socket) => void): number {
   const listeningFd = (server as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
   if (addon === undefined || listeningFd === undefined || listeningFd < 0) return 0;
   let taken = 0;
-  for (let count = BATCH; count === BATCH && taken < MAX_PER_DRAIN; ) {
+  for (let count = BATCH; count === BATCH && taken < MAX_PER_CALL; ) {
     count = addon.acceptInto(listeningFd, fds);
     for (let i = 0; i < count; i++) {
       const socket = wrap(fds[i]!);

@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import { Mailbox, type Operation } from '../tasks/index.js';
-import { drainAcceptQueue } from './accept-queue.js';
+import { acceptWaiting } from './accept-queue.js';
 
 /**
  * A listening socket seen from a task: `accept()` waits for the next client, like
@@ -20,7 +20,7 @@ export class Listener {
   constructor(private readonly server: Server) {
     server.on('connection', (socket: Socket) => {
       this.take(socket);
-      drainAcceptQueue(server, this.take);
+      acceptWaiting(server, this.take);
     });
   }
 

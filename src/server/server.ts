@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { Group, Pool, spawn, type Operation, type Task } from '../tasks/index.js';
-import { canDrainAcceptQueue } from './accept-queue.js';
+import { canTakeWholeAcceptQueue } from './accept-queue.js';
 import { CLOSE_DEADLINE_MS, Connection } from './connection.js';
 import { echo } from './echo.js';
 import { StartupError } from './errors.js';
@@ -108,8 +108,8 @@ export class EchoServer {
   }
 
   /** Whether new clients waiting in the kernel's queue are all taken at once (see accept-queue.ts). */
-  get drainsAcceptQueue(): boolean {
-    return canDrainAcceptQueue;
+  get takesWholeAcceptQueue(): boolean {
+    return canTakeWholeAcceptQueue;
   }
 
   /** Takes a freshly accepted socket: an echo task of its own, or, past the limit, the door. */

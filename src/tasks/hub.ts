@@ -21,21 +21,21 @@ export interface Steppable {
 // The run queue holds flat triples (task, step, arg): no object per wake-up.
 const queue: unknown[] = [];
 let head = 0;
-let draining = false;
-let drainScheduled = false;
+let stepping = false;
+let runScheduled = false;
 
 /** Wakes `task` with `step`: at once when called from outside the hub, queued otherwise. */
 export function wake(task: Steppable, step: Step, arg: unknown): void {
-  if (draining) {
+  if (stepping) {
     queue.push(task, step, arg);
     return;
   }
-  draining = true;
+  stepping = true;
   try {
     task.step(step, arg);
     runQueued();
   } finally {
-    draining = false;
+    stepping = false;
   }
 }
 
@@ -46,20 +46,20 @@ export function wake(task: Steppable, step: Step, arg: unknown): void {
  */
 export function schedule(task: Steppable, step: Step, arg: unknown): void {
   queue.push(task, step, arg);
-  if (!draining && !drainScheduled) {
-    drainScheduled = true;
-    queueMicrotask(drainFromMicrotask);
+  if (!stepping && !runScheduled) {
+    runScheduled = true;
+    queueMicrotask(runFromMicrotask);
   }
 }
 
-function drainFromMicrotask(): void {
-  drainScheduled = false;
-  if (draining) return;
-  draining = true;
+function runFromMicrotask(): void {
+  runScheduled = false;
+  if (stepping) return;
+  stepping = true;
   try {
     runQueued();
   } finally {
-    draining = false;
+    stepping = false;
   }
 }
 
@@ -80,9 +80,9 @@ function runQueued(): void {
     }
   } finally {
     // Only if a step threw (it should not): the rest of the queue still gets its turn.
-    if (head < queue.length && !drainScheduled) {
-      drainScheduled = true;
-      queueMicrotask(drainFromMicrotask);
+    if (head < queue.length && !runScheduled) {
+      runScheduled = true;
+      queueMicrotask(runFromMicrotask);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canDrainAcceptQueue, drainAcceptQueue } from '../../src/server/accept-queue.js';
+import { canTakeWholeAcceptQueue, acceptWaiting } from '../../src/server/accept-queue.js';
 import { eventually } from '../support/eventually.js';
 
 const servers: net.Server[] = [];
@@ -29,9 +29,9 @@ function queueConnections(port: number, count: number): void {
   if (result.status !== 0) throw new Error(`clients failed: ${result.stderr}`);
 }
 
-describe('draining the accept queue', () => {
+describe('taking the whole accept queue', () => {
   it('is available: npm run build compiled the native helper', () => {
-    expect(canDrainAcceptQueue).toBe(true);
+    expect(canTakeWholeAcceptQueue).toBe(true);
   });
 
   it('takes every connection waiting in the kernel queue in the turn libuv hands over the first', async () => {
@@ -39,7 +39,7 @@ describe('draining the accept queue', () => {
     servers.push(server);
     await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 511 }, resolve));
     let first = true;
-    let drained = -1;
+    let taken = -1;
     const received = new Map<net.Socket, string>();
     const take = (socket: net.Socket) => {
       sockets.push(socket);
@@ -51,12 +51,12 @@ describe('draining the accept queue', () => {
       take(socket);
       if (!first) return;
       first = false;
-      drained = drainAcceptQueue(server, take);
+      taken = acceptWaiting(server, take);
     });
     queueConnections((server.address() as net.AddressInfo).port, 200);
     await eventually(() => received.size === 200, 'all 200 clients to be read to the end');
     // libuv accepted one; the helper took the other 199 at once, in the same callback.
-    expect(drained).toBe(199);
+    expect(taken).toBe(199);
     // Sockets made from the descriptors work like accepted ones: every client's bytes arrived.
     expect([...received.values()].sort()).toEqual(Array.from({ length: 200 }, (_, i) => String(i).padStart(4, '0')));
     expect(sockets.every((socket) => socket.remotePort! > 0 && socket.remoteAddress === '127.0.0.1')).toBe(true);
@@ -66,6 +66,6 @@ describe('draining the accept queue', () => {
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    expect(drainAcceptQueue(server, () => {})).toBe(0);
+    expect(acceptWaiting(server, () => {})).toBe(0);
   });
 });
