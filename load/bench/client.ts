@@ -19,18 +19,19 @@ import { bytesWritten, cpuSeconds } from './proc.js';
 
 const MINIMAL = built('./minimal-client.js');
 
-const opts = readOptions('npm run bench:client -- [options]', {
+const { rounds, seconds, clients, size, control } = readOptions('npm run bench:client -- [options]', {
   rounds: { help: 'rounds of turns', default: '3' },
   seconds: { help: 'measured seconds per client per round', default: '5' },
   clients: { help: 'connections', default: '500' },
   size: { help: 'bytes per message', default: '64' },
   control: { help: 'compare the minimal client with a second minimal client instead of echo-load', flag: true },
-});
-const rounds = count(opts.rounds, 'rounds');
-const seconds = count(opts.seconds, 'seconds');
-const clients = count(opts.clients, 'clients');
-const size = count(opts.size, 'size');
-const control = opts.control;
+}, (o) => ({
+  rounds: count(o.rounds, 'rounds'),
+  seconds: count(o.seconds, 'seconds'),
+  clients: count(o.clients, 'clients'),
+  size: count(o.size, 'size'),
+  control: o.control,
+}));
 const WARMUP_MS = 1000;
 const TURN_MS = 500;
 const SETTLE_MS = 200;

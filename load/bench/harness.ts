@@ -93,34 +93,38 @@ type Values<S extends Record<string, OptionSpec>> = {
 };
 
 /**
- * Reads the benchmark's options from the command line; `--help` prints `usage` and the
- * options, and exits. Unknown options and bad values throw `OptionError`.
+ * Reads the benchmark's options from the command line and turns them into its settings with
+ * `read`. `--help` prints `usage` and the options and exits 0; an unknown option or a bad value
+ * (an `OptionError` from `read`, such as `count` throws) prints one line and exits 2.
  *
  * @example
- *   const opts = readOptions('npm run bench -- [options]', { rounds: { help: 'rounds', default: '3' } });
- *   const rounds = count(opts.rounds, 'rounds');
+ *   const { rounds } = readOptions('npm run bench -- [options]', { rounds: { help: 'rounds', default: '3' } },
+ *     (values) => ({ rounds: count(values.rounds, 'rounds') }));
  */
-export function readOptions<S extends Record<string, OptionSpec>>(usage: string, spec: S): Values<S> {
+export function readOptions<S extends Record<string, OptionSpec>, R>(usage: string, spec: S, read: (values: Values<S>) => R): R {
   const options: Record<string, { type: 'string' | 'boolean'; default?: string }> = { help: { type: 'boolean' } };
   for (const [name, option] of Object.entries(spec)) {
     options[name] = option.flag ? { type: 'boolean' } : { type: 'string', ...(option.default === undefined ? {} : { default: option.default }) };
   }
-  let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ options, strict: true, allowPositionals: false }).values;
+    const { values } = parseArgs({ options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> };
+    if (values.help) {
+      const lines = Object.entries(spec).map(([name, option]) => {
+        const flag = option.flag ? `--${name}` : `--${name} <value>`;
+        return `  ${flag.padEnd(24)} ${option.help}${!option.flag && option.default !== undefined ? ` (default: ${option.default})` : ''}`;
+      });
+      process.stdout.write(`usage: ${usage}\n${lines.join('\n')}\n`);
+      process.exit(0);
+    }
+    for (const [name, option] of Object.entries(spec)) if (option.flag) values[name] ??= false;
+    return read(values as Values<S>);
   } catch (error) {
-    throw new OptionError(error instanceof Error ? error.message : String(error));
+    // parseArgs throws TypeErrors with a code (ERR_PARSE_ARGS_UNKNOWN_OPTION ...): bad usage too.
+    const code = (error as { code?: unknown }).code;
+    if (!(error instanceof OptionError) && !(typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) throw error;
+    process.stderr.write(`${(error as Error).message}\nusage: ${usage} (--help lists the options)\n`);
+    process.exit(2);
   }
-  if (values.help) {
-    const lines = Object.entries(spec).map(([name, option]) => {
-      const flag = option.flag ? `--${name}` : `--${name} <value>`;
-      return `  ${flag.padEnd(24)} ${option.help}${!option.flag && option.default !== undefined ? ` (default: ${option.default})` : ''}`;
-    });
-    process.stdout.write(`usage: ${usage}\n${lines.join('\n')}\n`);
-    process.exit(0);
-  }
-  for (const [name, option] of Object.entries(spec)) if (option.flag) values[name] ??= false;
-  return values as Values<S>;
 }
 
 /** A whole number of at least `min` from an option's text. */
@@ -131,7 +135,8 @@ export const duration = (text: string, name: string) => parseDuration(text, name
 
 /**
  * Runs a benchmark's `main` and exits: 0 when it is done, 1 with one line on stderr when it
- * fails, 130 on SIGINT or SIGTERM; every child it started is ended first.
+ * fails (the stack too with BENCH_DEBUG=1), 130 on SIGINT or SIGTERM; every child it started
+ * is ended first.
  *
  * @example
  *   runBenchmark('saturation', main);
@@ -143,8 +148,8 @@ export function runBenchmark(name: string, main: () => Promise<void>): void {
     () => leave(0),
     (error: unknown) => {
       process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-      if (!(error instanceof OptionError) && process.env.BENCH_DEBUG) process.stderr.write(`${String((error as Error).stack)}\n`);
-      leave(error instanceof OptionError ? 2 : 1);
+      if (process.env.BENCH_DEBUG) process.stderr.write(`${String((error as Error).stack)}\n`);
+      leave(1);
     },
   );
 }

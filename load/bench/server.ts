@@ -12,6 +12,7 @@
  * Usage: npm run bench -- [--duration 1s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
  *   (--duration is the measured length of one turn; see throughputInTurns)
  */
+import { OptionError } from '../../src/parse-option.js';
 import { BARE_SERVER, built, Child, ECHO_SERVER, hasTaskset, pingClient, startServer as launchServer, type RunningServer } from './children.js';
 import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
 import { bytesWritten, cpuSeconds } from './proc.js';
@@ -30,6 +31,9 @@ const args = readOptions('npm run bench -- [options]', {
   clients: { help: 'ping-pong connections', default: '500' },
   idle: { help: 'idle connections for the memory figure', default: '10000' },
   only: { help: 'throughput or memory' },
+}, (o) => {
+  if (o.only !== undefined && o.only !== 'throughput' && o.only !== 'memory') throw new OptionError(`--only must be throughput or memory (got '${o.only}')`);
+  return { turnMs: duration(o.duration, 'duration'), turn: o.duration, rounds: count(o.rounds, 'rounds'), clients: count(o.clients, 'clients'), idle: count(o.idle, 'idle'), only: o.only };
 });
 
 const PING_CLIENT = pingClient();
@@ -76,7 +80,7 @@ async function throughputInTurns(size: number, turns: number, turnMs: number): P
   try {
     for (const name of names) {
       const server = await startServer(name);
-      const client = new Child([...PING_CLIENT.command, String(server.port), args.clients, String(size), '0', '86400000'], { core: 1 });
+      const client = new Child([...PING_CLIENT.command, String(server.port), String(args.clients), String(size), '0', '86400000'], { core: 1 });
       pairs.push({ name, server, client, messages: 0, seconds: 0, serverCpu: 0 });
       await sleep(1000); // all connections up and warm
       both(pairs.at(-1)!, (child) => child.freeze());
@@ -129,16 +133,16 @@ async function idleMemory(name: ServerName, connections: number): Promise<{ rss:
 }
 
 async function main(): Promise<void> {
-  const rounds = count(args.rounds, 'rounds');
+  const rounds = args.rounds;
   console.log(
-    `server benchmark: ${args.clients} clients, turns of ${args.duration}, 4 turns per server x ${rounds} rounds, ` +
+    `server benchmark: ${args.clients} clients, turns of ${args.turn}, 4 turns per server x ${rounds} rounds, ` +
       `${PING_CLIENT.kind} client, taskset: ${hasTaskset ? 'yes' : 'no'}`,
   );
   if (args.only !== 'memory') {
     for (const size of [64, 1024]) {
       const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [], metrics: [] };
       for (let round = 0; round < rounds; round++) {
-        const result = await throughputInTurns(size, 4, duration(args.duration, 'duration'));
+        const result = await throughputInTurns(size, 4, args.turnMs);
         for (const name of Object.keys(samples) as ServerName[]) samples[name].push(result[name]);
       }
       const rate = (n: ServerName) => median(samples[n].map((s) => s.rate));
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
     }
   }
   if (args.only !== 'throughput') {
-    const idle = count(args.idle, 'idle');
+    const idle = args.idle;
     const bare = await idleMemory('bare', idle);
     const echo = await idleMemory('metrics', idle); // echo-server with its defaults
     const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
