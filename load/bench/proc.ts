@@ -1,34 +1,13 @@
 /**
- * What the client benchmark reads about its processes from Linux's /proc, and how it pins
- * them to a core (taskset, when the machine has it).
+ * What the benchmarks read from Linux's /proc: a process's CPU time and written bytes, and the
+ * kernel's listen-queue counters.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-/** Whether `taskset` works here; without it the benchmark runs unpinned and says so. */
-export const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/**
- * The command and arguments that run `node args` on `core` (unpinned if `core` is undefined
- * or there is no taskset). taskset exec()s node, so the child's pid is node's.
- *
- * @example
- *   const [command, argv] = pinned(1, ['server.js', '0']); spawn(command, argv);
- */
-export function pinned(core: number | undefined, args: readonly string[]): readonly [string, readonly string[]] {
-  return core !== undefined && hasTaskset ? ['taskset', ['-c', String(core), process.execPath, ...args]] : [process.execPath, args];
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU seconds (user + system) a process has used so far, all threads; with `tid`, that one thread's. */
+export function cpuSeconds(pid: number, tid?: number): number {
+  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
 }
 
@@ -38,7 +17,37 @@ export function cpuSeconds(pid: number): number {
  * count that costs neither the server nor the clients anything.
  */
 export function bytesWritten(pid: number): number {
-  const match = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
-  if (match === null) throw new Error(`no wchar in /proc/${pid}/io`);
-  return Number(match[1]);
+  return writes(`/proc/${pid}/io`).bytes;
+}
+
+/**
+ * Bytes and write calls of one thread (`wchar` and `syscw` in /proc/PID/task/TID/io); the
+ * main thread's tid is the pid. For a server with a second thread (echo-server's HTTP thread
+ * for /metrics) the main thread's writes are the echoes, without the HTTP responses.
+ */
+export function threadWrites(pid: number, tid = pid): { bytes: number; calls: number } {
+  return writes(`/proc/${pid}/task/${tid}/io`);
+}
+
+function writes(path: string): { bytes: number; calls: number } {
+  const text = readFileSync(path, 'utf8');
+  const bytes = /^wchar: (\d+)$/m.exec(text);
+  const calls = /^syscw: (\d+)$/m.exec(text);
+  if (bytes === null || calls === null) throw new Error(`no wchar/syscw in ${path}`);
+  return { bytes: Number(bytes[1]), calls: Number(calls[1]) };
+}
+
+/**
+ * The kernel's listen-queue counters so far, machine-wide (what `nstat -az
+ * TcpExtListenOverflows TcpExtListenDrops` shows): connections that found an accept queue full,
+ * and SYNs dropped at a listening socket for any reason (overflows included).
+ */
+export function listenQueueCounters(): { overflows: number; drops: number } {
+  // /proc/net/netstat: a header line of names and a line of values per group.
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const at = lines.findIndex((line) => line.startsWith('TcpExt:'));
+  const names = lines[at]!.split(' ');
+  const values = lines[at + 1]!.split(' ');
+  const value = (name: string) => Number(values[names.indexOf(name)]);
+  return { overflows: value('ListenOverflows'), drops: value('ListenDrops') };
 }

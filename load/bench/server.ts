@@ -12,106 +12,41 @@
  * Usage: npm run bench -- [--duration 1s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
  *   (--duration is the measured length of one turn; see throughputInTurns)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { parseDuration } from '../../src/parse-option.js';
+import { OptionError } from '../../src/parse-option.js';
+import { BARE_SERVER, built, Child, ECHO_SERVER, hasTaskset, pingClient, startServer as launchServer, type RunningServer } from './children.js';
+import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
 import { bytesWritten, cpuSeconds } from './proc.js';
 
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const SERVERS = {
-  bare: [here('./bare-server.js'), '0'],
-  echo: [here('../../src/cli/echo-server.js'), '--port', '0', '--log-level', 'info', '--no-metrics'],
+  bare: [BARE_SERVER, '0'],
+  echo: [ECHO_SERVER, '--port', '0', '--log-level', 'info', '--no-metrics'],
   // Defaults (metrics and the blocked-loop detector on), scraped once a second during the run.
-  metrics: [here('../../src/cli/echo-server.js'), '--port', '0', '--log-level', 'info', '--metrics-port', '0'],
+  metrics: [ECHO_SERVER, '--port', '0', '--log-level', 'info', '--metrics-port', '0'],
 };
 type ServerName = keyof typeof SERVERS;
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '1s' },
-    rounds: { type: 'string', default: '3' },
-    clients: { type: 'string', default: '500' },
-    idle: { type: 'string', default: '10000' },
-    only: { type: 'string' },
-  },
+const args = readOptions('npm run bench -- [options]', {
+  duration: { help: 'measured length of one turn', default: '1s' },
+  rounds: { help: 'rounds (each a median input)', default: '3' },
+  clients: { help: 'ping-pong connections', default: '500' },
+  idle: { help: 'idle connections for the memory figure', default: '10000' },
+  only: { help: 'throughput or memory' },
+}, (o) => {
+  if (o.only !== undefined && o.only !== 'throughput' && o.only !== 'memory') throw new OptionError(`--only must be throughput or memory (got '${o.only}')`);
+  return { turnMs: duration(o.duration, 'duration'), turn: o.duration, rounds: count(o.rounds, 'rounds'), clients: count(o.clients, 'clients'), idle: count(o.idle, 'idle'), only: o.only };
 });
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
-/**
- * The load: the C client (compiled here) when a C compiler exists, since a Node.js client
- * costs about as much per message as the server and would saturate its core first; otherwise
- * the Node.js client, and the throughput ratio then says little (CPU per message still does).
- */
-function pingClient(): { command: string[]; kind: string } {
-  const source = fileURLToPath(new URL('../../../load/bench/ping-client.c', import.meta.url));
-  const binary = fileURLToPath(new URL('../../../.bench/ping-client', import.meta.url));
-  mkdirSync(dirname(binary), { recursive: true });
-  const compiled = spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' }).status === 0;
-  if (compiled) return { command: [binary], kind: 'C' };
-  return { command: [process.execPath, here('./ping-client.js')], kind: 'Node.js' };
-}
 const PING_CLIENT = pingClient();
 
-/** Starts a Node.js script pinned to `core`, with room for many descriptors. */
-function launch(command: string[], core: number, nodeFlags: string[] = []): ChildProcess {
-  return launchProgram([process.execPath, ...nodeFlags, ...command], core);
-}
-
-function launchProgram(argv: string[], core: number): ChildProcess {
-  const pin = hasTaskset ? `taskset -c ${core} ` : '';
-  const line = `ulimit -n $(ulimit -Hn); exec ${pin}${argv.map((a) => `'${a}'`).join(' ')}`;
-  return spawn('bash', ['-c', line], { stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-/** Resolves with the first stdout line that `match` accepts (returning a value). */
-function firstLine<T>(child: ChildProcess, match: (line: string) => T | undefined, timeoutMs = 20_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no answer from child process')), timeoutMs);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const value = match(line);
-      if (value === undefined) return;
-      clearTimeout(timer);
-      resolve(value);
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
-  });
-}
-
-interface RunningServer {
-  child: ChildProcess;
-  port: number;
-  metricsPort: number | undefined;
-}
-
-async function startServer(name: ServerName, nodeFlags: string[] = []): Promise<RunningServer> {
-  const child = launch(SERVERS[name], 0, nodeFlags);
-  return firstLine(child, (line): RunningServer | undefined => {
-    const bare = /^listening (\d+)$/.exec(line);
-    if (bare) return { child, port: Number(bare[1]), metricsPort: undefined };
-    if (!line.includes('"msg":"listening"')) return undefined;
-    const entry = JSON.parse(line) as { port: number; metricsPort?: number | null };
-    return { child, port: entry.port, metricsPort: entry.metricsPort ?? undefined };
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+/** Starts a server (a Node.js script) on core 0. */
+function startServer(name: ServerName, nodeFlags: string[] = []): Promise<RunningServer> {
+  return launchServer([process.execPath, ...nodeFlags, ...SERVERS[name]], { core: 0 });
 }
 
 /** Asks a server started with the GC probe to collect garbage and report its memory. */
-async function memoryAfterGc(child: ChildProcess): Promise<{ rss: number; heap: number }> {
-  const reply = firstLine(child, (line) => /^memory (\d+) (\d+)$/.exec(line) ?? undefined);
-  child.kill('SIGUSR2');
+async function memoryAfterGc(child: Child): Promise<{ rss: number; heap: number }> {
+  const reply = child.line((line) => /^memory (\d+) (\d+)$/.exec(line) ?? undefined);
+  child.signal('SIGUSR2');
   const [, rss, heap] = await reply;
   return { rss: Number(rss), heap: Number(heap) };
 }
@@ -125,59 +60,54 @@ interface ThroughputSample {
 interface Pair {
   name: ServerName;
   server: RunningServer;
-  client: ChildProcess;
+  client: Child;
   messages: number;
   seconds: number;
   serverCpu: number;
 }
 
-const signalBoth = (pair: Pair, signal: NodeJS.Signals) => {
-  pair.client.kill(signal);
-  pair.server.child.kill(signal);
-};
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * All servers run at once, each with its own client, and take turns: only one pair runs, the
- * others are frozen (SIGSTOP), in the order A B C C B A ... so that drift favours none. On this
- * kind of machine (a VM on a shared host) the echo loop slows by up to 1.5x for seconds at a
- * time; runs one after the other land in different stretches, turns put every server in the
- * same ones. Messages are counted from the bytes each server wrote (/proc/PID/io), which costs
- * neither side anything. A server with metrics is scraped once during each of its turns (one
- * scrape a second of its running time).
+ * others are frozen (SIGSTOP), in the order A B C C B A ... (see harness.ts). Messages are
+ * counted from the bytes each server wrote (/proc/PID/io), which costs neither side anything.
+ * A server with metrics is scraped once during each of its turns (one scrape a second of its
+ * running time).
  */
 async function throughputInTurns(size: number, turns: number, turnMs: number): Promise<Record<ServerName, ThroughputSample>> {
   const names = Object.keys(SERVERS) as ServerName[];
   const pairs: Pair[] = [];
+  const both = (pair: Pair, act: (child: Child) => void) => [pair.client, pair.server.child].forEach(act);
   try {
     for (const name of names) {
       const server = await startServer(name);
-      const client = launchProgram([...PING_CLIENT.command, String(server.port), args.clients!, String(size), '0', '86400000'], 1);
+      const client = new Child([...PING_CLIENT.command, String(server.port), String(args.clients), String(size), '0', '86400000'], { core: 1 });
       pairs.push({ name, server, client, messages: 0, seconds: 0, serverCpu: 0 });
       await sleep(1000); // all connections up and warm
-      signalBoth(pairs.at(-1)!, 'SIGSTOP');
+      both(pairs.at(-1)!, (child) => child.freeze());
     }
-    const order = [...pairs, ...[...pairs].reverse()];
-    for (let turn = 0; turn < turns * pairs.length; turn++) {
-      const pair = order[turn % order.length]!;
-      signalBoth(pair, 'SIGCONT');
-      await sleep(200); // settle: the backlog of the frozen time is answered first
-      if (pair.server.metricsPort !== undefined) {
-        void fetch(`http://127.0.0.1:${pair.server.metricsPort}/metrics`).then((r) => r.text(), () => {});
-      }
-      const pid = pair.server.child.pid!;
-      const from = { at: performance.now(), bytes: bytesWritten(pid), cpu: cpuSeconds(pid) };
-      await sleep(turnMs);
-      pair.seconds += (performance.now() - from.at) / 1000;
-      pair.messages += (bytesWritten(pid) - from.bytes) / size;
-      pair.serverCpu += cpuSeconds(pid) - from.cpu;
-      signalBoth(pair, 'SIGSTOP');
-    }
+    await takeTurns(pairs, {
+      turns,
+      turnMs,
+      settleMs: 200, // the backlog of the frozen time is answered first
+      start: (pair) => both(pair, (child) => child.thaw()),
+      stop: (pair) => both(pair, (child) => child.freeze()),
+      measure: (pair) => {
+        if (pair.server.metricsPort !== undefined) {
+          void fetch(`http://127.0.0.1:${pair.server.metricsPort}/metrics`).then((r) => r.text(), () => {});
+        }
+        const pid = pair.server.child.pid;
+        const from = { at: performance.now(), bytes: bytesWritten(pid), cpu: cpuSeconds(pid) };
+        return () => {
+          pair.seconds += (performance.now() - from.at) / 1000;
+          pair.messages += (bytesWritten(pid) - from.bytes) / size;
+          pair.serverCpu += cpuSeconds(pid) - from.cpu;
+        };
+      },
+    });
   } finally {
     for (const pair of pairs) {
-      signalBoth(pair, 'SIGCONT');
-      await stop(pair.client);
-      await stop(pair.server.child);
+      await pair.client.stop();
+      await pair.server.child.stop();
     }
   }
   const result = {} as Record<ServerName, ThroughputSample>;
@@ -189,32 +119,30 @@ async function throughputInTurns(size: number, turns: number, turnMs: number): P
 
 /** Memory per idle connection, after a GC before and after the connections are opened. */
 async function idleMemory(name: ServerName, connections: number): Promise<{ rss: number; heap: number }> {
-  const server = await startServer(name, ['--expose-gc', '--import', here('./gc-probe.js')]);
-  await new Promise((r) => setTimeout(r, 500));
+  const server = await startServer(name, ['--expose-gc', '--import', built('./gc-probe.js')]);
+  await sleep(500);
   const before = await memoryAfterGc(server.child);
-  const client = launch([here('./idle-client.js'), String(server.port), String(connections)], 1);
-  const failed = await firstLine(client, (line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
+  const client = new Child([process.execPath, built('./idle-client.js'), String(server.port), String(connections)], { core: 1 });
+  const failed = await client.line((line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
   if (Number(failed) > 0) throw new Error(`${name}: ${failed} idle connections failed`);
-  await new Promise((r) => setTimeout(r, 1000)); // let the server take them all
+  await sleep(1000); // let the server take them all
   const after = await memoryAfterGc(server.child);
-  await stop(client);
-  await stop(server.child);
+  await client.stop();
+  await server.child.stop();
   return { rss: (after.rss - before.rss) / connections, heap: (after.heap - before.heap) / connections };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 async function main(): Promise<void> {
-  const rounds = Number(args.rounds);
+  const rounds = args.rounds;
   console.log(
-    `server benchmark: ${args.clients} clients, turns of ${args.duration}, 4 turns per server x ${rounds} rounds, ` +
+    `server benchmark: ${args.clients} clients, turns of ${args.turn}, 4 turns per server x ${rounds} rounds, ` +
       `${PING_CLIENT.kind} client, taskset: ${hasTaskset ? 'yes' : 'no'}`,
   );
   if (args.only !== 'memory') {
     for (const size of [64, 1024]) {
       const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [], metrics: [] };
       for (let round = 0; round < rounds; round++) {
-        const result = await throughputInTurns(size, 4, parseDuration(args.duration!));
+        const result = await throughputInTurns(size, 4, args.turnMs);
         for (const name of Object.keys(samples) as ServerName[]) samples[name].push(result[name]);
       }
       const rate = (n: ServerName) => median(samples[n].map((s) => s.rate));
@@ -227,7 +155,7 @@ async function main(): Promise<void> {
     }
   }
   if (args.only !== 'throughput') {
-    const idle = Number(args.idle);
+    const idle = args.idle;
     const bare = await idleMemory('bare', idle);
     const echo = await idleMemory('metrics', idle); // echo-server with its defaults
     const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
@@ -239,7 +167,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runBenchmark('bench', main);
