@@ -11,4 +11,12 @@ export { spawnLater } from './spawn-later.js';
 export { Group } from './group.js';
 export { Pool } from './pool.js';
 export { Queue } from './queue.js';
-export { startBlockedLoopMonitor, monitorStats, MonitorError, type BlockedLoopEvent, type BlockedLoopMonitor } from './monitor.js';
+export {
+  startBlockedLoopMonitor,
+  monitorStats,
+  MonitorError,
+  BLOCKED_LOOP_CAUSES,
+  type BlockedLoopCause,
+  type BlockedLoopEvent,
+  type BlockedLoopMonitor,
+} from './monitor.js';
