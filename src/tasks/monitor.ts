@@ -159,6 +159,8 @@ export function startBlockedLoopMonitor(options: {
       stopped ??= (async () => {
         clearInterval(timer);
         // The thread ends by itself once it sees STOP, and closes its file on the way out.
+        // Referenced again meanwhile, or a process with nothing else to do would exit first.
+        worker.ref();
         Atomics.store(watchdogSlots, STOP, 1);
         Atomics.notify(watchdogSlots, STOP);
         await exited;
