@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { clockMs, RunDelay } from './clock.js';
 import {
@@ -40,8 +39,10 @@ import {
  * everything else here.
  *
  * Precision: a step is named once it ran longer than the limit plus up to one look (an eighth
- * of the limit, at most 25 ms); `blockedMs` never undercounts and overcounts by at most about a
- * look.
+ * of the limit, at most 25 ms). Its `blockedMs` never undercounts the step, and overcounts it
+ * by at most about a look (more only if the watchdog thread itself was kept from running).
+ * Where the kernel does not report run delay (not Linux), wall time is all there is, and a
+ * task preempted for longer than the limit on an overloaded machine can be named.
  */
 
 /** Why the loop was held: the label values of `echo_blocked_loop_events_total{cause}`. */
@@ -52,9 +53,9 @@ export type BlockedLoopCause = (typeof BLOCKED_LOOP_CAUSES)[number];
 export type BlockedLoopEvent =
   /** One step of one task held the loop longer than the limit. */
   | { cause: 'task'; taskId: number; taskName: string; blockedMs: number }
-  /** The loop was held that long while no task ran: code outside any task, GC, the kernel. */
+  /** The loop was held that long while no task ran: code outside any task, a GC pause. */
   | { cause: 'outside'; blockedMs: number }
-  /** Timers ran `lateMs` late, but no one step, and no stretch outside tasks, held it that long. */
+  /** Timers ran `lateMs` late, but no one step and no stretch outside tasks held it that long. */
   | { cause: 'busy'; lateMs: number };
 
 /** Counted by the detector; the metrics endpoint reads them when scraped. */
@@ -105,7 +106,8 @@ export function startBlockedLoopMonitor(options: {
   const workerData: WatchdogData = { slots: watchdogSlots, times: watchdogTimes, layout: WATCHDOG_LAYOUT, lookMs, maxBlockingMs };
   const worker = new Worker(WATCHDOG_THREAD, { workerData, name: 'blocked-loop watchdog' });
   worker.unref();
-  const exited = once(worker, 'exit');
+  // Not `once(worker, 'exit')`: that also rejects on 'error', which `ready` reports.
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
     // Not 'online': the thread is up then, but its module may not have run yet.
     worker.once('message', () => resolve());

@@ -12,6 +12,15 @@ import type { AnyTask } from './task.js';
  * loop. That is what lets the detector tell one task holding the loop from a loop busy with
  * many short steps. It costs the data path what it cost to publish the running task's id:
  * two plain stores and one load per step; no clock, no allocation.
+ *
+ * @example
+ *   // The runtime, around each step (task.ts):
+ *   watchdogSlots[STEP] = ++count; // odd: a step runs
+ *   // ... the step ...
+ *   watchdogSlots[STEP] = ++count; // even: between steps
+ *   if (watchdogSlots[CAUGHT] === count - 1) noteLongStep(task);
+ *   // The monitor, at each beat (monitor.ts):
+ *   const long = takeLongStep(); // the step to judge, if one was marked
  */
 
 // Int32 slots.

@@ -77,7 +77,7 @@ describe('the blocked-loop detector in echo-server', () => {
   it('names no task while 2,000 busy clients saturate the loop, and logs the busy loop sparingly', async () => {
     const server = await startServerProcess(['--max-blocking', '100ms']);
     const startedAt = Date.now();
-    const load = await runLoad(['--port', String(server.port), '--clients', '2000', '--duration', '5s', '--json'], 40_000);
+    const load = await runLoad(['--port', String(server.port), '--clients', '2000', '--duration', '5s', '--json'], 50_000);
     const result = JSON.parse(load.stdout) as { requests: { total: number } };
     expect(result.requests.total).toBeGreaterThan(0);
     const counted = await blockedLoopEvents(server);
@@ -93,7 +93,7 @@ describe('the blocked-loop detector in echo-server', () => {
     expect(busy.length).toBeLessThanOrEqual(Math.ceil(lifetimeS / 10) + 1);
     expect(busy.reduce((sum, line) => sum + line.occurrences, 0)).toBeGreaterThanOrEqual(counted.busy!);
     for (const line of busy.filter((l) => l.lateMs !== undefined)) expect(line.lateMs).toBeGreaterThan(100);
-  });
+  }, 60_000); // echo-load may take its whole connect timeout (10 s) on a loaded machine
 
   it('is off with --max-blocking 0: no watchdog thread, no events', async () => {
     const env = { NODE_OPTIONS: `--import=${SLOW_WRITE}` };
