@@ -7,9 +7,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createLogger, LOG_LEVELS, type Logger } from '../log.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { DEFAULT_SERVER_OPTIONS as DEFAULTS, StartupError, startEchoServer, type EchoServer } from '../server/index.js';
-import { setFailureReporter } from '../tasks/index.js';
-import { startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/monitor.js';
+import { setFailureReporter, startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/index.js';
 import { formatDuration, OptionError, parseDuration, parseInteger } from '../parse-option.js';
+import { blockedLoopLog } from './blocked-loop-log.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 after a clean shutdown, 1 when the server cannot start, 2 for bad options. */
@@ -167,18 +167,12 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const log = createLogger({ name: 'echo-server', level: options.logLevel });
   setFailureReporter((task, error) => log.error({ task: task.describe(), err: error }, 'task failed'));
-  // The detector starts first, so that it can name every connection's task.
+  // The detector starts first, so that it watches every connection's task; `--max-blocking 0`
+  // starts neither its timer nor its thread.
   let monitor: BlockedLoopMonitor | undefined;
+  const blocked = blockedLoopLog(log, options.maxBlocking);
   if (options.maxBlocking > 0) {
-    const maxBlockingMs = options.maxBlocking;
-    monitor = startBlockedLoopMonitor({
-      maxBlockingMs,
-      onBlocked: ({ taskId, taskName, blockedMs }) =>
-        log.warn(
-          { task: taskId === 0 ? null : (taskName ?? `#${taskId}`), blockedMs, maxBlockingMs },
-          taskId === 0 ? 'event loop blocked outside any task' : 'event loop blocked by a task that did not switch',
-        ),
-    });
+    monitor = startBlockedLoopMonitor({ maxBlockingMs: options.maxBlocking, onBlocked: blocked.onBlocked });
   }
   let server: EchoServer;
   try {
@@ -215,6 +209,7 @@ async function main(): Promise<void> {
   handleSignals(server, log, async () => {
     await metrics?.close();
     await monitor?.stop();
+    blocked.flush();
   });
   log.info(
     {

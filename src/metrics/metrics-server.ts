@@ -1,8 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
-import { HTTP_THREAD_SOURCE, type FromHttpThread, type HttpThreadData, type ToHttpThread } from './http-thread.js';
+import type { FromHttpThread, HttpThreadData, ToHttpThread } from './http-messages.js';
 import { createMetricsRegistry, type ServerCounters } from './registry.js';
 import { route } from './routes.js';
+
+// The HTTP thread's program is a file of its own, plain JavaScript (see http-thread.js), next
+// to this one both in src/ and in dist/.
+const HTTP_THREAD = new URL('./http-thread.js', import.meta.url);
 
 /** The metrics endpoint could not start (port in use, bad address, ...). */
 export class MetricsServerError extends Error {
@@ -38,7 +42,7 @@ export interface MetricsServer {
  * Serves the Prometheus text format on `GET /metrics` and health on `GET /healthz` (200 `ok`
  * while serving, 503 `shutting down` once `isHealthy()` turns false), on its own port so that
  * echo traffic and monitoring never share a socket; any other path answers 404 (see `route`).
- * The HTTP server runs on a thread of its own (see `http-thread.ts`); the registry, and so
+ * The HTTP server runs on a thread of its own (see `http-thread.js`); the registry, and so
  * every number, stays on this thread.
  *
  * @example
@@ -52,7 +56,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const { host, isHealthy, logger } = options;
   const registry = createMetricsRegistry({ stats: options.stats, version: options.version });
   const workerData: HttpThreadData = { host, port: options.port };
-  const thread = new Worker(HTTP_THREAD_SOURCE, { eval: true, workerData });
+  const thread = new Worker(HTTP_THREAD, { workerData, name: 'metrics http' });
   const send = (message: ToHttpThread) => thread.postMessage(message);
 
   let listening = false;

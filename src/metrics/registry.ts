@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { taskStats } from '../tasks/task.js';
-import { monitorStats } from '../tasks/monitor.js';
+import { BLOCKED_LOOP_CAUSES, monitorStats, taskStats } from '../tasks/index.js';
 import { addProcessMetrics } from './process-metrics.js';
 
 /** Why a connection ended; the label values of `echo_connections_closed_total`. */
@@ -105,11 +104,18 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
   gauge('echo_tasks_active', 'Tasks (coroutines) alive now.', () => taskStats.active);
   counter('echo_tasks_spawned_total', 'Tasks spawned.', () => taskStats.spawned);
   counter('echo_tasks_failed_total', 'Tasks that ended with an error.', () => taskStats.failed);
-  counter(
-    'echo_blocked_loop_events_total',
-    'Times one task held the event loop longer than --max-blocking.',
-    () => monitorStats.blockedLoopEvents,
-  );
+  new Counter({
+    name: 'echo_blocked_loop_events_total',
+    help:
+      'Times timers ran later than --max-blocking, by cause: task (one step of one task held the loop), ' +
+      'outside (held while no task ran), busy (many short steps).',
+    labelNames: ['cause'],
+    registers,
+    collect() {
+      this.reset();
+      for (const cause of BLOCKED_LOOP_CAUSES) this.inc({ cause }, monitorStats.blockedLoopEvents[cause]);
+    },
+  });
   new Gauge({
     name: 'echo_build_info',
     help: 'Always 1; the labels say which build is running.',

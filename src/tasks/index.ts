@@ -12,4 +12,12 @@ export { Group } from './group.js';
 export { Pool } from './pool.js';
 export { Queue } from './queue.js';
 export { Mailbox, type MailboxHooks } from './mailbox.js';
-export { startBlockedLoopMonitor, monitorStats, MonitorError, type BlockedLoopEvent, type BlockedLoopMonitor } from './monitor.js';
+export {
+  startBlockedLoopMonitor,
+  monitorStats,
+  MonitorError,
+  BLOCKED_LOOP_CAUSES,
+  type BlockedLoopCause,
+  type BlockedLoopEvent,
+  type BlockedLoopMonitor,
+} from './monitor.js';

@@ -1,34 +1,67 @@
 import { Worker } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
-import { CAUGHT, RUNNING, takeCaughtTask, watchdogSlots } from './task.js';
+import { clockMs, RunDelay } from './clock.js';
+import {
+  BEAT,
+  CAUGHT,
+  STOP,
+  WATCHDOG_LAYOUT,
+  resetWatchdogSlots,
+  takeLongStep,
+  takeQuietStretch,
+  watchdogSlots,
+  watchdogTimes,
+  type WatchdogData,
+} from './watchdog-slots.js';
 
 /**
  * The lesson's warning made visible: one task that blocks without switching stalls every
  * other task on the thread. Like gevent's hub monitor (`max_blocking_time`), this detector
- * reports when the event loop was held longer than a limit, and names the task that held it.
+ * reports when the event loop was held longer than a limit, and why, and it names a task only
+ * when that one task's single step (one resumption, from one switch point to the next) held
+ * the loop that long. A loop that is merely busy (thousands of short steps, one poll phase
+ * serving a thousand sockets before timers run again) is not any task's fault, and is
+ * reported as such.
  *
- * How, at no cost to the data path: a timer on the main thread beats a counter in shared
- * memory every `tick` ms. A watchdog thread wakes every `maxBlockingMs / 3` and looks at the
- * counter. If it has not moved since its last look, the loop is blocked right now, so the
- * watchdog reads which task runs (the runtime keeps its id in shared memory anyway) and
- * marks it caught; that task notices when its step ends, so the report can name it. The main thread sees the flag on its first beat after the block, knows from its
- * own timer how long the gap was, and reports it if the gap exceeds the limit. Nothing is timed
- * per message or per task step, and the main thread never wakes the watchdog: measured on a
- * loaded server, waking it on every beat (`Atomics.notify`) cost more than everything else here.
+ * How, at no cost to the data path:
+ * - A timer on the main thread beats every `tick` ms; a beat that comes more than the limit
+ *   late means the loop was held, for whatever reason.
+ * - The runtime bumps a step counter in shared memory as each step begins and ends (two plain
+ *   stores per step, see `watchdog-slots.ts`). A watchdog thread (`watchdog-thread.js`) looks
+ *   at it every `look` ms. When it reads the same running step twice, it marks that step; the
+ *   step then reads the clock once, as it ends. When it sees neither a step nor a beat for
+ *   longer than the limit, it says so.
+ * - At the next beat the main thread judges: a marked step that surely ran longer than the
+ *   limit (from the watchdog's first sighting to its end, less any time the kernel kept the
+ *   thread waiting for a CPU) is the task's fault; else a quiet stretch that long is the loop
+ *   held outside any task; else a late beat is a busy loop.
+ * Nothing is timed per message or per step, and the main thread never wakes the watchdog:
+ * measured on a loaded server, waking it on every beat (`Atomics.notify`) cost more than
+ * everything else here.
+ *
+ * Precision: a step is named once it ran longer than the limit plus up to one look (an eighth
+ * of the limit, at most 25 ms). Its `blockedMs` never undercounts the step, and overcounts it
+ * by at most about a look (more only if the watchdog thread itself was kept from running).
+ * Where the kernel does not report run delay (not Linux), wall time is all there is, and a
+ * task preempted for longer than the limit on an overloaded machine can be named.
  */
 
-/** What the detector reports, once per blocked stretch of the event loop. */
-export interface BlockedLoopEvent {
-  /** Id of the task that held the thread while the loop was blocked; 0 if none did. */
-  taskId: number;
-  /** That task's description (e.g. `conn 127.0.0.1:5555`), if it was caught in the act. */
-  taskName: string | undefined;
-  /** About how long the loop was blocked, in milliseconds (timer resolution: one tick). */
-  blockedMs: number;
-}
+/** Why the loop was held: the label values of `echo_blocked_loop_events_total{cause}`. */
+export const BLOCKED_LOOP_CAUSES = ['task', 'outside', 'busy'] as const;
+export type BlockedLoopCause = (typeof BLOCKED_LOOP_CAUSES)[number];
 
-/** Counted by the detector; the metrics endpoint reads it when scraped. */
-export const monitorStats = { blockedLoopEvents: 0 };
+/** What the detector reports, once per late beat. */
+export type BlockedLoopEvent =
+  /** One step of one task held the loop longer than the limit. */
+  | { cause: 'task'; taskId: number; taskName: string; blockedMs: number }
+  /** The loop was held that long while no task ran: code outside any task, a GC pause. */
+  | { cause: 'outside'; blockedMs: number }
+  /** Timers ran `lateMs` late, but no one step and no stretch outside tasks held it that long. */
+  | { cause: 'busy'; lateMs: number };
+
+/** Counted by the detector; the metrics endpoint reads them when scraped. */
+export const monitorStats = {
+  blockedLoopEvents: Object.fromEntries(BLOCKED_LOOP_CAUSES.map((cause) => [cause, 0])) as Record<BlockedLoopCause, number>,
+};
 
 /** A running detector: see `startBlockedLoopMonitor`. */
 export interface BlockedLoopMonitor {
@@ -38,43 +71,21 @@ export interface BlockedLoopMonitor {
   stop(): Promise<void>;
 }
 
-// Slots of the shared control array.
-const BEAT = 0; // incremented by the main thread on every tick
-const STOP = 1; // set to 1 to end the watchdog
-// The runtime's slots: which task runs, and which one the watchdog caught (-1: no task ran).
-const NO_TASK = -1;
-
-// The watchdog thread, kept as source so that it runs the same from src/ (vitest) and dist/.
-// A block of 2 * lookMs always spans one whole interval between two looks; lookMs =
-// maxBlockingMs / 3 leaves a third of the limit for the watchdog thread's own scheduling
-// delays, so a block just over the limit is still flagged while it lasts.
-const WATCHDOG = `
-const { workerData } = require('node:worker_threads');
-const { control, slots, lookMs } = workerData;
-let seen = Atomics.load(control, ${BEAT});
-for (;;) {
-  Atomics.wait(control, ${STOP}, 0, lookMs);
-  if (Atomics.load(control, ${STOP})) break;
-  const beat = Atomics.load(control, ${BEAT});
-  if (beat === seen && Atomics.load(slots, ${CAUGHT}) === 0) {
-    // Not one beat since the last look: the main thread is stuck in whatever runs now.
-    Atomics.store(slots, ${CAUGHT}, Atomics.load(slots, ${RUNNING}) || ${NO_TASK});
-  }
-  seen = beat;
-}
-`;
+// The thread's program is a file of its own, plain JavaScript (see watchdog-thread.js), next
+// to this one both in src/ and in dist/.
+const WATCHDOG_THREAD = new URL('./watchdog-thread.js', import.meta.url);
 
 let active: BlockedLoopMonitor | undefined;
 
 /**
  * Starts watching the event loop. `onBlocked` is called on the main thread once the loop is
- * free again, once per blocked stretch longer than `maxBlockingMs`. One detector per process
+ * free again, once per beat that came more than `maxBlockingMs` late. One detector per process
  * (there is one event loop); starting a second one throws.
  *
  * @example
  *   const monitor = startBlockedLoopMonitor({
  *     maxBlockingMs: 100,
- *     onBlocked: (e) => log.warn(e, 'event loop blocked'),
+ *     onBlocked: (e) => { if (e.cause === 'task') log.warn(e, 'event loop blocked by a task'); },
  *   });
  */
 export function startBlockedLoopMonitor(options: {
@@ -84,39 +95,61 @@ export function startBlockedLoopMonitor(options: {
   if (active) throw new MonitorError('a blocked-loop monitor is already running');
   const { maxBlockingMs, onBlocked } = options;
   if (!(maxBlockingMs > 0)) throw new MonitorError(`maxBlockingMs must be positive, got ${maxBlockingMs}`);
-  // A beat every quarter of the limit (at most every 50 ms) keeps the reported duration
-  // within a quarter of the limit.
+  // A beat every quarter of the limit (at most every 50 ms) keeps the lateness within a
+  // quarter of the limit. A look every eighth (at most every 25 ms) names a step soon after it
+  // passes the limit; the looks cost the watchdog thread, not the event loop.
   const tickMs = Math.max(1, Math.min(50, Math.floor(maxBlockingMs / 4)));
-  const control = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
-  Atomics.store(watchdogSlots, CAUGHT, 0);
+  const lookMs = Math.max(1, Math.min(25, maxBlockingMs / 8));
+  resetWatchdogSlots();
+  const runDelay = new RunDelay();
 
-  const worker = new Worker(WATCHDOG, {
-    eval: true,
-    workerData: { control, slots: watchdogSlots, lookMs: Math.max(1, Math.floor(maxBlockingMs / 3)) },
-  });
+  const workerData: WatchdogData = { slots: watchdogSlots, times: watchdogTimes, layout: WATCHDOG_LAYOUT, lookMs, maxBlockingMs };
+  const worker = new Worker(WATCHDOG_THREAD, { workerData, name: 'blocked-loop watchdog' });
   worker.unref();
+  // Not `once(worker, 'exit')`: that also rejects on 'error', which `ready` reports.
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
-    worker.once('online', resolve);
+    // Not 'online': the thread is up then, but its module may not have run yet.
+    worker.once('message', () => resolve());
     worker.once('error', reject);
   });
   ready.catch(() => {}); // a failed watchdog surfaces to whoever awaits `ready`
 
-  let last = performance.now();
-  const beat = () => {
-    const now = performance.now();
-    const gapMs = now - last;
-    last = now;
-    Atomics.add(control, BEAT, 1);
-    const flagged = Atomics.exchange(watchdogSlots, CAUGHT, 0);
-    // The gap between two beats, less the one tick it would have lasted anyway. The watchdog
-    // also flags shorter stalls (over two thirds of the limit); only those past the limit count.
-    if (flagged !== 0) report(flagged === NO_TASK ? 0 : flagged, gapMs - tickMs);
+  const report = (event: BlockedLoopEvent) => {
+    monitorStats.blockedLoopEvents[event.cause]++;
+    onBlocked(event);
   };
-  const report = (taskId: number, blockedMs: number) => {
-    const task = takeCaughtTask(taskId);
-    if (blockedMs <= maxBlockingMs) return;
-    monitorStats.blockedLoopEvents++;
-    onBlocked({ taskId, taskName: task?.describe(), blockedMs: Math.round(blockedMs) });
+  let last = clockMs();
+  const beat = () => {
+    const now = clockMs();
+    const previous = last;
+    last = now;
+    Atomics.add(watchdogSlots, BEAT, 1);
+    // A mark still here is for a step that had ended before the watchdog wrote it.
+    Atomics.store(watchdogSlots, CAUGHT, 0);
+    const long = takeLongStep();
+    const quiet = takeQuietStretch();
+    // The run delay is read only when there is something to judge: it is a file read.
+    const delay = long || quiet ? runDelay.ms() : 0;
+    // Every step noted since the last beat began after it (no beat runs during a step): one
+    // seen earlier is a stale mark (counter wrapped), not this one.
+    if (long && long.seenAt >= previous) {
+      const heldMs = long.endedAt - long.seenAt - (delay - long.delayAtSeen);
+      if (heldMs > maxBlockingMs) {
+        // It began after both the previous beat and the watchdog's look before it was seen.
+        const blockedMs = long.endedAt - Math.max(previous, long.startedAfter);
+        report({ cause: 'task', taskId: long.task.id, taskName: long.task.describe(), blockedMs: Math.round(blockedMs) });
+        return;
+      }
+    }
+    // The gap between two beats, less the one tick it would have lasted anyway.
+    const lateMs = now - previous - tickMs;
+    if (lateMs <= maxBlockingMs) return;
+    if (quiet && quiet.lastedMs - (delay - quiet.delayAtStart) > maxBlockingMs) {
+      report({ cause: 'outside', blockedMs: Math.round(lateMs) });
+    } else {
+      report({ cause: 'busy', lateMs: Math.round(lateMs) });
+    }
   };
   const timer = setInterval(beat, tickMs);
   timer.unref();
@@ -127,10 +160,15 @@ export function startBlockedLoopMonitor(options: {
     stop() {
       stopped ??= (async () => {
         clearInterval(timer);
-        Atomics.store(control, STOP, 1);
-        Atomics.notify(control, STOP);
+        // The thread ends by itself once it sees STOP, and closes its file on the way out.
+        // Referenced again meanwhile, or a process with nothing else to do would exit first.
+        worker.ref();
+        Atomics.store(watchdogSlots, STOP, 1);
+        Atomics.notify(watchdogSlots, STOP);
+        await exited;
+        runDelay.close();
+        // Only now: a new detector resets the slots, STOP among them.
         if (active === monitor) active = undefined;
-        await worker.terminate();
       })();
       return stopped;
     },

@@ -1,5 +1,6 @@
 import { Step, schedule, wake, type Steppable } from './hub.js';
 import { suspend, type Operation, type Suspension, type SwitchPoint, type Waker, type Yielded } from './operation.js';
+import { CAUGHT, STEP, noteLongStep, watchdogSlots } from './watchdog-slots.js';
 
 /**
  * Counters the runtime keeps as plain numbers (the hot path never touches a metrics library);
@@ -30,27 +31,11 @@ export function setFailureReporter(reporter: FailureReporter): void {
 let running: AnyTask | undefined;
 
 /**
- * Shared memory between the runtime and a watchdog thread (see `monitor.ts`), which can look
- * while a task blocks the event loop: slot `RUNNING` holds the id of the task that holds the
- * thread (0 when none); the watchdog writes that id into slot `CAUGHT` when it catches the
- * loop blocked. Two stores and one load per step; nothing per task.
+ * Counts steps for the blocked-loop watchdog (see `watchdog-slots.ts`): bumped when a step
+ * begins and when it ends, so odd while one runs. Kept in int32 range, as the shared slot is;
+ * wrapping keeps the parity.
  */
-export const watchdogSlots = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
-export const RUNNING = 0;
-export const CAUGHT = 1;
-
-let caught: AnyTask | undefined;
-
-/**
- * The task the watchdog caught blocking the loop, if it is the one with `id`; forgets it.
- * The task notices at the end of the very step that blocked, so this names it even if that
- * step was its last.
- */
-export function takeCaughtTask(id: number): AnyTask | undefined {
-  const task = caught;
-  caught = undefined;
-  return task?.id === id ? task : undefined;
-}
+let stepCount = 0;
 
 /** The task that holds the thread right now, or undefined outside any task. */
 export function currentTask(): AnyTask | undefined {
@@ -230,7 +215,8 @@ export class Task<T = unknown> implements Steppable, Waker {
       this.state = 'running';
       // eslint-disable-next-line @typescript-eslint/no-this-alias -- the hub's record of who runs
       running = this;
-      watchdogSlots[RUNNING] = this.id;
+      stepCount = (stepCount + 1) | 0;
+      watchdogSlots[STEP] = stepCount;
       let result: IteratorResult<Yielded, T>;
       try {
         if (step === Step.Next) result = iterator.next(arg);
@@ -273,9 +259,11 @@ export class Task<T = unknown> implements Steppable, Waker {
 
   private stepEnded(): void {
     running = undefined;
-    watchdogSlots[RUNNING] = 0;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- this step held the loop too long
-    if (watchdogSlots[CAUGHT] === this.id) caught = this;
+    const step = stepCount;
+    stepCount = (step + 1) | 0;
+    watchdogSlots[STEP] = stepCount;
+    // The watchdog saw this very step running at two looks in a row (rare): say when it ended.
+    if (watchdogSlots[CAUGHT] === step) noteLongStep(this);
   }
 
   private park(yielded: Yielded): void {

@@ -54,6 +54,15 @@ describe('the provisioned Grafana dashboard', () => {
     expect(quantiles.map(({ expr }) => /^histogram_quantile\(([\d.]+),/.exec(expr)?.[1])).toEqual(['0.5', '0.9', '0.99']);
   });
 
+  it('shows blocked-loop events by cause, so that a busy loop is never taken for a blocking task', () => {
+    const targets = dashboard.panels
+      .flatMap((panel) => panel.targets)
+      .filter(({ expr }) => expr.includes('echo_blocked_loop_events_total'));
+    expect(targets.map(({ expr, legendFormat }) => [expr, legendFormat])).toEqual([
+      ['sum by (cause) (increase(echo_blocked_loop_events_total[$__rate_interval]))', 'blocked loop: {{cause}}'],
+    ]);
+  });
+
   it('is loaded by the dashboard provider from where Compose mounts it, and is Grafana\'s home page', () => {
     const provider = readFileSync(join(ROOT, 'deploy', 'grafana', 'provisioning', 'dashboards', 'echo.yml'), 'utf8');
     expect(provider).toMatch(/^\s+path: \/etc\/grafana\/dashboards$/m);

@@ -9,6 +9,7 @@ export const DATASOURCE_FILE = join(ROOT, 'deploy', 'grafana', 'provisioning', '
 interface Target {
   refId: string;
   expr: string;
+  legendFormat?: string;
   datasource: { type: string; uid: string };
 }
 

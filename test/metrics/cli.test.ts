@@ -1,14 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { connect, readBytes, waitFor } from '../helpers/clients.js';
 import { SERVER_CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { get, scrape } from './scrape.js';
 
 // echo-server as users run it (dist/, a child process): the metrics options and their wiring.
-
-const SLOW_WRITE = fileURLToPath(new URL('./fixtures/slow-write.mjs', import.meta.url));
 
 function listening(server: ServerProcess): Record<string, unknown> {
   return server.logs.find((line) => line.msg === 'listening')!;
@@ -112,39 +109,5 @@ describe('echo-server metrics options', () => {
     expect(result.status).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(pattern);
-  });
-
-  it('warns once, naming the client, when its task blocks the loop, and counts it', async () => {
-    const server = await startServerProcess(['--metrics-port', '0', '--max-blocking', '100ms'], {
-      env: { NODE_OPTIONS: `--import=${SLOW_WRITE}` },
-    });
-    const base = metricsBase(server);
-    const slow = await connect(server.port);
-    const calm = await connect(server.port);
-    const calmReply = readBytes(calm, 4);
-    const slowReply = readBytes(slow, 5);
-    slow.write('stall'); // its echo, STALL, spins in the task's own step
-    calm.write('calm');
-    expect((await slowReply).toString()).toBe('STALL');
-    expect((await calmReply).toString()).toBe('CALM');
-
-    const blocked = () => server.logs.filter((l) => String(l.msg).startsWith('event loop blocked'));
-    // Only the slow client's stall is deliberate; a loaded machine may add others of its own.
-    const bySlowClient = () => blocked().filter((l) => l.task === `conn 127.0.0.1:${slow.localPort}`);
-    expect(await waitFor(() => bySlowClient().length > 0)).toBe(true);
-    const [warning] = bySlowClient();
-    expect(warning).toMatchObject({
-      level: 40,
-      msg: 'event loop blocked by a task that did not switch',
-      task: `conn 127.0.0.1:${slow.localPort}`,
-      maxBlockingMs: 100,
-    });
-    expect(warning!.blockedMs as number).toBeGreaterThanOrEqual(100);
-    expect((await scrape(base)).get('echo_blocked_loop_events_total')).toBe(blocked().length);
-    expect(bySlowClient()).toHaveLength(1);
-    slow.destroy();
-    calm.destroy();
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
   });
 });

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { createLogger } from '../../src/log.js';
-import { setFailureReporter, sleep, spawn } from '../../src/tasks/index.js';
-import { startBlockedLoopMonitor } from '../../src/tasks/monitor.js';
+import { BLOCKED_LOOP_CAUSES, setFailureReporter, sleep, spawn, startBlockedLoopMonitor, type BlockedLoopCause } from '../../src/tasks/index.js';
+import { spin } from '../tasks/fixtures/spin.js';
 import { scrape } from './scrape.js';
 
 // Every echo_* metric must equal the plain number behind it at the moment of the scrape.
@@ -101,23 +101,32 @@ describe('echo metrics', () => {
     expect(delta('echo_tasks_failed_total', after)).toBe(3);
   });
 
-  it('count blocked-loop events as the detector reports them', async () => {
-    const before = (await scrape(base)).get('echo_blocked_loop_events_total')!;
-    let reported = 0;
-    const monitor = startBlockedLoopMonitor({ maxBlockingMs: 50, onBlocked: () => reported++ });
+  it('count blocked-loop events by cause, as the detector reports them', async () => {
+    const count = (samples: Map<string, number>, cause: BlockedLoopCause) =>
+      samples.get(`echo_blocked_loop_events_total{cause="${cause}"}`)!;
+    const before = await scrape(base);
+    const reported = Object.fromEntries(BLOCKED_LOOP_CAUSES.map((cause) => [cause, 0])) as Record<BlockedLoopCause, number>;
+    const monitor = startBlockedLoopMonitor({ maxBlockingMs: 50, onBlocked: (event) => reported[event.cause]++ });
+    const pause = () => new Promise((r) => setTimeout(r, 10));
     try {
       await monitor.ready;
       for (let i = 1; i <= 2; i++) {
-        const end = Date.now() + 250;
-        while (Date.now() < end); // hold the loop, as a task that forgets to switch would
-        for (let polls = 0; reported < i && polls < 500; polls++) await new Promise((r) => setTimeout(r, 10));
+        spin(250); // hold the loop outside any task, as a callback that forgets to return would
+        for (let polls = 0; reported.outside + reported.busy < i && polls < 500; polls++) await pause();
       }
+      const task = spawn(function* greedy() {
+        spin(250); // and inside one
+      });
+      await task.join();
+      for (let polls = 0; reported.task < 1 && polls < 500; polls++) await pause();
     } finally {
       await monitor.stop();
     }
-    // Both stalls were reported (a loaded machine may add a stall of its own); the metric counts
-    // exactly what the detector reported.
-    expect(reported).toBeGreaterThanOrEqual(2);
-    expect((await scrape(base)).get('echo_blocked_loop_events_total')! - before).toBe(reported);
+    // Every stall was reported (a loaded machine may add late beats of its own); the metric
+    // counts exactly what the detector reported, under each cause.
+    expect(reported.outside + reported.busy).toBeGreaterThanOrEqual(2);
+    expect(reported.task).toBe(1);
+    const after = await scrape(base);
+    for (const cause of BLOCKED_LOOP_CAUSES) expect(count(after, cause) - count(before, cause), cause).toBe(reported[cause]);
   });
 });

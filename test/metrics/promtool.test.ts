@@ -48,6 +48,12 @@ describe('exposition', () => {
       '# TYPE echo_build_info gauge',
     ]);
     expect(promtoolCheck(own)).toEqual({ status: 0, problems: [] });
+    // One series per cause, there before the first event, so that dashboards have data.
+    expect(own.match(/^echo_blocked_loop_events_total.*$/gm)).toEqual([
+      'echo_blocked_loop_events_total{cause="task"} 0',
+      'echo_blocked_loop_events_total{cause="outside"} 0',
+      'echo_blocked_loop_events_total{cause="busy"} 0',
+    ]);
   });
 
   it('passes promtool as a whole, default process and Node.js metrics included', async () => {
