@@ -1,12 +1,12 @@
 /**
- * `npm run build`, second step: compiles native/accept-queue.c into
- * dist/native/accept-queue.node with the system's C compiler, against the Node-API headers
+ * `npm run build`, second step: compiles native/sockets.c into
+ * dist/native/sockets.node with the system's C compiler, against the Node-API headers
  * of the Node.js that runs this script (or `npm_config_nodedir`). Node-API is stable across
  * Node.js lines, so the result loads on every supported one.
  *
  * Without a compiler or headers the build still succeeds: it says so in one line, and
- * echo-server then runs without the accept-queue helper (it logs that too, and says what it
- * costs under saturation). `CC` picks another compiler.
+ * echo-server then runs without it, at libuv's pace and through Node's stream reads (it logs
+ * that too). `CC` picks another compiler.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -14,8 +14,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const source = join(root, 'native', 'accept-queue.c');
-const output = join(root, 'dist', 'native', 'accept-queue.node');
+const source = join(root, 'native', 'sockets.c');
+const output = join(root, 'dist', 'native', 'sockets.node');
 
 /** Where node_api.h is: the nodedir npm was told about, else beside this very node binary. */
 function nodeHeaders(): string | undefined {
@@ -28,7 +28,7 @@ function nodeHeaders(): string | undefined {
 function main(): number {
   const headers = nodeHeaders();
   if (headers === undefined) {
-    console.warn(`build-native: no Node-API headers (node_api.h) found for ${process.execPath}; echo-server will run without the accept-queue helper`);
+    console.warn(`build-native: no Node-API headers (node_api.h) found for ${process.execPath}; echo-server will run without its native socket helper`);
     return 0;
   }
   const compiler = process.env.CC ?? 'cc';
@@ -39,7 +39,7 @@ function main(): number {
   const result = spawnSync(compiler, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   if (result.status !== 0) {
     const why = result.error ? result.error.message : `exit ${result.status}`;
-    console.warn(`build-native: ${compiler} failed (${why}); echo-server will run without the accept-queue helper`);
+    console.warn(`build-native: ${compiler} failed (${why}); echo-server will run without its native socket helper`);
   }
   return 0;
 }

@@ -2,7 +2,7 @@
  * `npm test`, before the suite: makes sure the real tools the tests run are installed.
  *
  * The tests use real peers, not imitations (a real Prometheus, docker-compose to validate the
- * Compose file, a C compiler for the accept-queue helper, ...), so a fresh machine needs them.
+ * Compose file, a C compiler for the native socket helper, ...), so a fresh machine needs them.
  * Missing ones are installed from Debian's packages when this runs as root with apt-get (as
  * on CI and on a fresh development machine); otherwise it stops at once with one line naming
  * the command to run. This list is the one place that says which tools the suite needs.
@@ -51,7 +51,7 @@ export function checkTestTools(options: { canInstall: boolean; path?: string }):
     console.error(`npm test: apt-get could not install ${packages.join(' ')}`);
     return 1;
   }
-  // A compiler installed just now: build the accept-queue helper that the build skipped.
+  // A compiler installed just now: build the native socket helper that the build skipped.
   if (missing.includes('cc')) {
     return run(process.execPath, [fileURLToPath(new URL('./build-native.js', import.meta.url))]) ? 0 : 1;
   }

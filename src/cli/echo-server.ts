@@ -221,15 +221,15 @@ async function main(): Promise<void> {
       shutdownTimeoutMs: options.shutdownTimeout,
       metricsPort: metrics?.port ?? null,
       maxBlockingMs: options.maxBlocking,
-      acceptQueue: server.takesWholeAcceptQueue ? 'whole' : 'one per turn',
+      ownSockets: server.ownsSockets,
       version: VERSION,
       node: process.version,
     },
     'listening',
   );
-  if (!server.takesWholeAcceptQueue) {
+  if (!server.ownsSockets) {
     log.warn(
-      'accept-queue helper not built (no C compiler at build time): a saturated loop accepts new clients at libuv\'s pace, one per turn',
+      'running without the native socket helper (not built, or ECHO_NATIVE_SOCKETS=0): a saturated loop accepts new clients one per turn, and reads go through Node\'s streams',
     );
   }
 }

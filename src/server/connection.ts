@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { DONE, Mailbox, NOT_READY, ReusableOperation, suspend, type MailboxHooks, type Operation } from '../tasks/index.js';
 import { formatAddress } from '../address.js';
+import { haveOwnSockets, type OwnReads } from './own-sockets.js';
 import type { CloseReason, ServerStats } from './stats.js';
 
 /** How long a politely closed socket may wait for its client to finish reading before it is destroyed. */
@@ -16,12 +17,20 @@ export const CLOSE_DEADLINE_MS = 2000;
 const owners = new WeakMap<Socket, Connection>();
 
 /**
+ * How the server's own sockets read (see own-sockets.ts): every read of every connection
+ * lands in this one buffer and is handed to its task at once, which upper-cases it into a
+ * buffer of its own; a chunk the task cannot take at once is copied out first. The buffer is
+ * therefore free again as soon as a read's callback returns.
+ */
+export const OWN_READS: OwnReads = { buffer: Buffer.allocUnsafe(64 * 1024), callback: onOwnRead };
+
+/**
  * One client's socket, seen from its task as blocking calls, like a gevent socket: `recv()`
  * waits for the next chunk (null at the end), `send()` waits only while the socket's write
  * buffer is full, `close()` waits until the socket is really closed.
  *
- * The socket's side arrives through module-level listeners that find their connection through
- * a field, so nothing is allocated per event. Chunks go into a mailbox that the task reads;
+ * The socket's side arrives through module-level listeners that find their connection in a
+ * WeakMap, so nothing is allocated per event. Chunks go into a mailbox that the task reads;
  * when the task is busy elsewhere (in `send`, because its client does not read) and a chunk
  * is waiting, the mailbox is full and the socket is paused, so the kernel's buffers, and then
  * TCP itself, hold the client back.
@@ -44,16 +53,24 @@ export class Connection implements MailboxHooks {
     owners.set(socket, this);
     // The error listener first: from here on no socket error can reach the process.
     socket.on('error', onError);
-    socket.on('data', onData);
     socket.on('end', onEnd);
     socket.on('close', onClose);
+    if (!haveOwnSockets) {
+      // A socket libuv accepted, paused until now: it reads through Node's stream.
+      socket.on('data', onData);
+      socket.resume();
+    }
     // 'drain' and 'timeout' listeners come only when needed: every listener an idle socket
     // carries costs memory, times tens of thousands of sockets.
   }
 
   // What the task does: recv, send, close.
 
-  /** Waits for the next chunk the client sent; `null` once there will be no more. */
+  /**
+   * Waits for the next chunk the client sent; `null` once there will be no more. The chunk may
+   * be a view of the server's read buffer: use it before the next switch point (copy it to
+   * keep it), as `upper` does.
+   */
   recv(): Operation<Buffer | null> {
     return this.inbox;
   }
@@ -83,9 +100,11 @@ export class Connection implements MailboxHooks {
     if (!socket.destroyed && !this.ending) {
       this.ending = true;
       if (this.reason === 'idle' || this.reason === 'shutdown') {
-        // The server stopped reading: let further input drain away unread, so that the
-        // client's FIN gets through and the socket closes now rather than at the deadline.
-        socket.on('data', ignore);
+        // The server stopped reading: let further input drain away unread (and uncounted), so
+        // that the client's FIN gets through and the socket closes now rather than at the
+        // deadline. (A stream socket needs a listener to flow; an own socket's reads go to
+        // `received`, which drops them.)
+        if (!haveOwnSockets) socket.on('data', ignore);
         socket.resume();
       }
       socket.end();
@@ -122,10 +141,12 @@ export class Connection implements MailboxHooks {
     this.reason ??= reason;
     if (this.inbox.isEnded) return;
     const socket = this.socket;
-    socket.removeListener('data', onData);
     socket.pause();
-    // Bytes Node has already taken from the kernel but not yet delivered count as read.
-    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) this.received(chunk);
+    if (!haveOwnSockets) {
+      socket.removeListener('data', onData);
+      // Bytes Node has already taken from the kernel but not yet delivered count as read.
+      for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) this.received(chunk);
+    }
     this.inbox.end();
     // A task stuck in `send` has a client that does not read: it may never drain, and an idle
     // timer fires only once. Give it the close deadline, then the socket goes.
@@ -139,11 +160,16 @@ export class Connection implements MailboxHooks {
 
   // The socket's side, through the module-level listeners below.
 
-  /** A chunk arrived: to the waiting task at once (it runs now), or into the inbox. */
+  /**
+   * A chunk arrived: to the waiting task at once (it runs now, and is done with the chunk when
+   * `put` returns), or into the inbox, copied out of the shared read buffer.
+   */
   received(chunk: Buffer): void {
+    // After the server stopped reading, input only drains away so the client's FIN gets through.
+    if (this.inbox.isEnded) return;
     this.stats.reads++;
     this.stats.bytesReceived += chunk.length;
-    this.inbox.put(chunk);
+    this.inbox.put(this.inbox.hasWaiter || !haveOwnSockets ? chunk : Buffer.from(chunk));
   }
 
   /** The inbox has a chunk the task has not taken: stop reading until it has. */
@@ -197,6 +223,17 @@ class Drained extends ReusableOperation<void> {
   wakeIfWaiting(): void {
     this.wake(undefined);
   }
+}
+
+function onOwnRead(this: Socket, bytes: number, buffer: Uint8Array): boolean {
+  const connection = owners.get(this);
+  // Every socket gets its connection before its first read; one that did not cannot be served.
+  if (connection === undefined) {
+    this.destroy();
+    return false;
+  }
+  connection.received((buffer as Buffer).subarray(0, bytes));
+  return true;
 }
 
 function onData(this: Socket, chunk: Buffer): void {

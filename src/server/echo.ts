@@ -1,7 +1,7 @@
 import type { Operation } from '../tasks/index.js';
 import type { Connection } from './connection.js';
 import type { ServerStats } from './stats.js';
-import { upperInPlace } from './upper.js';
+import { upper } from './upper.js';
 
 /**
  * One client's whole life, written as the lesson writes it: receive, stop at the end,
@@ -19,7 +19,7 @@ export function* echo(connection: Connection, stats: ServerStats): Operation<voi
     for (;;) {
       const data = yield* connection.recv();
       if (data === null) break;
-      yield* connection.send(upperInPlace(data) as Buffer);
+      yield* connection.send(upper(data));
     }
   } finally {
     try {

@@ -1,4 +1,4 @@
 export { EchoServer, startEchoServer, DEFAULT_SERVER_OPTIONS, type ServerOptions, type ShutdownReport } from './server.js';
 export { ServerStats, CLOSE_REASONS, type CloseReason } from './stats.js';
 export { StartupError } from './errors.js';
-export { upperInPlace } from './upper.js';
+export { upper, upperInPlace } from './upper.js';

@@ -1,12 +1,17 @@
 import type { Server, Socket } from 'node:net';
 import { Mailbox, type Operation } from '../tasks/index.js';
-import { acceptWaiting } from './accept-queue.js';
+import { acceptWaiting, socketFromDescriptor, takeOver, type OwnReads } from './own-sockets.js';
 
 /**
  * A listening socket seen from a task: `accept()` waits for the next client, like
- * `socket.accept()` in the lesson. Each time libuv hands over a connection, the rest of the
- * kernel's accept queue is taken too (see `accept-queue.ts`), so a busy loop keeps up with
- * arriving clients; they reach the acceptor through a mailbox, in the order they came.
+ * `socket.accept()` in the lesson. Clients reach the acceptor through a mailbox, in the order
+ * they came.
+ *
+ * With the native socket helper (`reads` given), every client socket is the server's own:
+ * each time libuv hands over a connection, the listener takes it over and then accepts the
+ * rest of the kernel's queue itself, building each socket to read into `reads`' buffer (see
+ * own-sockets.ts). Without it, the sockets are the ones libuv accepted, paused until their
+ * connection starts reading.
  */
 export class Listener {
   private readonly arrivals = new Mailbox<Socket>();
@@ -16,11 +21,21 @@ export class Listener {
     if (this.arrivals.isEnded) socket.destroy();
     else this.arrivals.put(socket);
   };
+  private readonly takeDescriptor = (fd: number): void => {
+    const socket = socketFromDescriptor(fd, this.reads!);
+    if (socket !== undefined) this.take(socket);
+  };
 
-  constructor(private readonly server: Server) {
+  constructor(
+    private readonly server: Server,
+    private readonly reads: OwnReads | undefined,
+  ) {
     server.on('connection', (socket: Socket) => {
-      this.take(socket);
-      acceptWaiting(server, this.take);
+      if (reads === undefined) return this.take(socket);
+      const fd = takeOver(socket);
+      if (fd === undefined) socket.destroy(); // out of descriptors: this client cannot be served now
+      else this.takeDescriptor(fd);
+      acceptWaiting(server, this.takeDescriptor);
     });
   }
 

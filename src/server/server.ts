@@ -1,11 +1,11 @@
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { Group, Pool, spawn, type Operation, type Task } from '../tasks/index.js';
-import { canTakeWholeAcceptQueue } from './accept-queue.js';
-import { CLOSE_DEADLINE_MS, Connection } from './connection.js';
+import { CLOSE_DEADLINE_MS, Connection, OWN_READS } from './connection.js';
 import { echo } from './echo.js';
 import { StartupError } from './errors.js';
 import { Listener } from './listener.js';
+import { haveOwnSockets } from './own-sockets.js';
 import { RateLimitedWarning } from './rate-limited-warning.js';
 import { ServerStats } from './stats.js';
 
@@ -73,7 +73,7 @@ export class EchoServer {
     this.tasks = options.maxConnections > 0 ? new Pool(options.maxConnections) : new Group();
     this.limitWarning = new RateLimitedWarning(log, 'connection limit reached: closing new connections');
     this.acceptWarning = new RateLimitedWarning(log, 'accept failed: serving existing clients, retrying');
-    this.listener = new Listener(server);
+    this.listener = new Listener(server, haveOwnSockets ? OWN_READS : undefined);
     // Accept errors are per attempt: the listening socket stays open. (Out of descriptors,
     // EMFILE, rarely gets here: libuv accepts and closes such connections with a reserve
     // descriptor, and the server accepts again as soon as descriptors free up.)
@@ -86,7 +86,8 @@ export class EchoServer {
 
   static async start(overrides: Partial<ServerOptions> = {}): Promise<EchoServer> {
     const options = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
+    // Paused on connect: the listener takes each socket over before anything is read from it.
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: options.host, port: options.port, backlog: options.backlog }, () => {
@@ -107,9 +108,9 @@ export class EchoServer {
     return (this.server.address() as net.AddressInfo).address;
   }
 
-  /** Whether new clients waiting in the kernel's queue are all taken at once (see accept-queue.ts). */
-  get takesWholeAcceptQueue(): boolean {
-    return canTakeWholeAcceptQueue;
+  /** Whether the server accepts and reads its sockets itself (see own-sockets.ts). */
+  get ownsSockets(): boolean {
+    return haveOwnSockets;
   }
 
   /** Takes a freshly accepted socket: an echo task of its own, or, past the limit, the door. */

@@ -33,6 +33,20 @@ export function upperInPlace(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/**
+ * A new buffer with `bytes` upper-cased, as Python's `bytes.upper()` returns a new object; the
+ * server's read buffer is reused for the next read, so the echo must not borrow it. Copies of
+ * up to 4 KiB come from Node's buffer pool (no allocation of their own).
+ *
+ * @example
+ *   upper(Buffer.from('abc')).toString() // 'ABC'
+ */
+export function upper(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafe(bytes.length);
+  copy.set(bytes);
+  return upperInPlace(copy) as Buffer;
+}
+
 function upperByte(b: number): number {
   return b >= 0x61 && b <= 0x7a ? b - 0x20 : b;
 }

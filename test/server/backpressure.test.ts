@@ -15,8 +15,12 @@ for (let i = 0; i < CHUNK.length; i++) CHUNK[i] = 0x61 + (i % 26); // a..z
 const ATTEMPT_LIMIT = 512 * 1024 * 1024;
 
 describe('backpressure', () => {
-  it('a client that writes without reading cannot grow the server, and then gets everything back', async () => {
-    const server = await startServerProcess();
+  it.each([
+    { reads: 'its own sockets', env: {} },
+    { reads: "Node's stream reads (ECHO_NATIVE_SOCKETS=0)", env: { ECHO_NATIVE_SOCKETS: '0' } },
+  ])('a client that writes without reading cannot grow the server, and then gets everything back: $reads', async ({ env }) => {
+    const server = await startServerProcess([], { env });
+    expect(server.logs.find((entry) => entry.msg === 'listening')?.ownSockets).toBe(env.ECHO_NATIVE_SOCKETS !== '0');
     const pid = server.child.pid!;
     const socket = await connect(server.port);
     socket.pause(); // never read, for now

@@ -1,21 +1,27 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connection } from '../../src/server/connection.js';
+import { Connection, OWN_READS } from '../../src/server/connection.js';
+import { socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { sleep, spawn, type Operation } from '../../src/tasks/index.js';
 import { readBytes } from '../helpers/clients.js';
 import { eventually } from '../support/eventually.js';
 
-/** A real connected pair over loopback: the server's end wrapped in a Connection, the client's raw. */
+/**
+ * A real connected pair over loopback: the server's end built as the server builds its own
+ * sockets (taken over from libuv, reading into the shared buffer) and wrapped in a Connection;
+ * the client's end raw.
+ */
 async function socketPair(): Promise<{ connection: Connection; client: net.Socket; server: net.Socket; stats: ServerStats }> {
-  const listener = net.createServer({ allowHalfOpen: true });
+  const listener = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => listener.close());
   const accepted = new Promise<net.Socket>((resolve) => listener.once('connection', resolve));
   const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
   client.on('error', () => {});
   cleanups.push(() => client.destroy());
-  const server = await accepted;
+  const server = socketFromDescriptor(takeOver(await accepted)!, OWN_READS)!;
+  cleanups.push(() => server.destroy());
   const stats = new ServerStats();
   return { connection: new Connection(server, stats), client, server, stats };
 }

@@ -32,9 +32,15 @@ function streamingClient(socket: net.Socket, chunkSize: number) {
   return { sent, received, ended };
 }
 
+/** The server's two ways of reading: its own sockets, and Node's streams (without the native helper). */
+const READ_PATHS = [
+  { reads: 'its own sockets', env: {} },
+  { reads: "Node's stream reads (ECHO_NATIVE_SOCKETS=0)", env: { ECHO_NATIVE_SOCKETS: '0' } },
+];
+
 describe('graceful shutdown', () => {
-  it('on SIGTERM refuses new clients, echoes every byte already read, and exits 0', async () => {
-    const server = await startServerProcess(['--shutdown-timeout', '1s']);
+  it.each(READ_PATHS)('on SIGTERM refuses new clients, echoes every byte already read, and exits 0, reading with $reads', async ({ env }) => {
+    const server = await startServerProcess(['--shutdown-timeout', '1s'], { env });
     const clients = await Promise.all(
       Array.from({ length: 20 }, async () => streamingClient(await connect(server.port), 8 * 1024)),
     );

@@ -1,20 +1,18 @@
 /*
- * Empties a listening socket's accept queue: what libuv no longer does.
- *
- * Since libuv 1.45 (PR #3696, "unix: don't accept() connections in a loop") a readable
- * listening socket gets one accept() per event-loop readiness. A loop busy with N clients sees
- * the listener's readiness once per pass over its N ready sockets, so it accepts about
- * (messages per second / N) clients a second: a few dozen, while the kernel's queue overflows
- * and new clients wait seconds. echo-server calls this after each connection libuv hands it
- * and takes everything else that is waiting, as an epoll server written in C would.
+ * The two things echo-server needs from the system that Node.js does not offer: taking the
+ * whole accept queue at once, and taking over a socket's descriptor. Node-API only, so one
+ * build serves every Node.js line. See src/server/own-sockets.ts for why.
  *
  *   acceptInto(listeningFd, fds: Int32Array) -> count
+ *     Accepts until the kernel's queue is empty or `fds` is full; returns how many
+ *     descriptors it wrote (non-blocking, close-on-exec). It stops quietly at the first error:
+ *     EAGAIN (the queue is empty), or running out of descriptors (EMFILE/ENFILE), which libuv
+ *     handles itself at the next readiness with its reserve descriptor. A connection reset
+ *     while it waited in the queue (ECONNABORTED) is skipped.
  *
- * Accepts until the queue is empty or `fds` is full; returns how many descriptors it wrote
- * (non-blocking, close-on-exec). It stops quietly at the first error: EAGAIN (the queue is
- * empty), or running out of descriptors (EMFILE/ENFILE), which libuv handles itself at the
- * next readiness with its reserve descriptor. A connection reset while it waited in the queue
- * (ECONNABORTED) is skipped. Node-API only, so one build serves every Node.js line.
+ *   duplicate(fd) -> new fd, or -errno
+ *     A second descriptor for the same socket (close-on-exec), so that the socket outlives
+ *     the libuv handle that accepted it.
  */
 #define _GNU_SOURCE /* accept4 */
 #define NAPI_VERSION 8
@@ -22,6 +20,7 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 static int accept_nonblocking(int listener) {
 #ifdef __linux__
@@ -65,9 +64,26 @@ static napi_value accept_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value duplicate(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "duplicate(fd: number)");
+    return NULL;
+  }
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  napi_value result;
+  napi_create_int32(env, copy >= 0 ? copy : -errno, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value function;
   napi_create_function(env, "acceptInto", NAPI_AUTO_LENGTH, accept_into, NULL, &function);
   napi_set_named_property(env, exports, "acceptInto", function);
+  napi_create_function(env, "duplicate", NAPI_AUTO_LENGTH, duplicate, NULL, &function);
+  napi_set_named_property(env, exports, "duplicate", function);
   return exports;
 }

@@ -1,0 +1,123 @@
+import { closeSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The sockets echo-server accepts and reads itself, and why.
+ *
+ * Accepting. libuv accepts one connection per readiness of a listening socket (since libuv
+ * 1.45, PR #3696; Node.js 20 and later), and epoll reports the listener once per pass over
+ * everything that is ready. A loop busy with N clients that each get M echoes a second thus
+ * accepts about M new clients a second, however many wait: measured here with 2,000 busy
+ * clients, one accept4 per epoll batch of 1,024 ready sockets, the kernel's accept queue full
+ * (`ss -ltn`), clients that had connected waiting 10 s and more for a first echo. So after each
+ * connection libuv hands over, echo-server takes everything else waiting in the queue at once,
+ * with accept4 in a loop, as a C epoll server does (`acceptWaiting`).
+ *
+ * Reading. A socket that libuv accepted reads through Node's stream machinery: a fresh 64 KiB
+ * allocation, an ArrayBuffer and a Buffer per read, then the Readable's bookkeeping (callgrind,
+ * a bare `net` echo server, 64 B messages: about 13,800 instructions per echo; the same server
+ * reading into one reusable buffer: about 8,200). Only a socket built from a descriptor can
+ * read into a buffer of its own (`onread`, an option of `new net.Socket`), so echo-server takes
+ * over each socket libuv accepts (`takeOver`: a second descriptor for it, then the first
+ * closes) and builds its own for the ones it accepts.
+ *
+ * Both need two system calls Node.js does not offer (native/sockets.c, Node-API), built by
+ * `npm run build` with the system's C compiler. Without it, or with `ECHO_NATIVE_SOCKETS=0`,
+ * the server still works: it accepts at libuv's pace and reads through Node's streams, and
+ * says so at start-up.
+ */
+
+interface NativeSockets {
+  acceptInto(listeningFd: number, fds: Int32Array): number;
+  duplicate(fd: number): number;
+}
+
+// The build writes dist/native/; from dist/src/server/ that is ../../native, from src/server/
+// (vitest runs the sources) ../../dist/native.
+const CANDIDATES = ['../../native/sockets.node', '../../dist/native/sockets.node'];
+
+function load(): NativeSockets | undefined {
+  if (process.env.ECHO_NATIVE_SOCKETS === '0') return undefined;
+  const require = createRequire(import.meta.url);
+  for (const candidate of CANDIDATES) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(path)) return require(path) as NativeSockets;
+  }
+  return undefined;
+}
+
+const native = load();
+
+/** Whether the server accepts and reads its sockets itself (decided once, at start-up). */
+export const haveOwnSockets = native !== undefined;
+
+/** How a socket built from a descriptor reads: see `new net.Socket({ onread })`. */
+export interface OwnReads {
+  buffer: Uint8Array;
+  callback: (this: net.Socket, bytes: number, buffer: Uint8Array) => boolean;
+}
+
+/** Descriptors taken per native call; a full batch means there may be more. */
+const BATCH = 256;
+/** A bound on one call, however fast clients arrive: Linux caps a listen backlog at 4096 by default. */
+const MAX_PER_CALL = 4096;
+const fds = new Int32Array(BATCH);
+
+/**
+ * Accepts every connection waiting in `server`'s queue (up to 4,096) and gives each to `take`
+ * as a descriptor. Returns how many; 0 without the helper or when nothing waits.
+ */
+export function acceptWaiting(server: net.Server, take: (fd: number) => void): number {
+  const listeningFd = handleFd(server);
+  if (native === undefined || listeningFd === undefined) return 0;
+  let taken = 0;
+  for (let count = BATCH; count === BATCH && taken < MAX_PER_CALL; ) {
+    count = native.acceptInto(listeningFd, fds);
+    for (let i = 0; i < count; i++) take(fds[i]!);
+    taken += count;
+  }
+  return taken;
+}
+
+/**
+ * Takes over a socket that libuv accepted (paused, not yet read from): returns a second
+ * descriptor for it and destroys the original. Without the helper, or when no descriptor is
+ * left (EMFILE), returns undefined and leaves the socket alone.
+ */
+export function takeOver(socket: net.Socket): number | undefined {
+  const fd = handleFd(socket);
+  if (native === undefined || fd === undefined) return undefined;
+  const copy = native.duplicate(fd);
+  if (copy < 0) return undefined;
+  socket.destroy();
+  return copy;
+}
+
+/**
+ * A socket built from `fd`, set up as the echo server's own: half-open allowed, no Nagle,
+ * reading into `reads`. One that cannot be built is closed: returns undefined.
+ */
+export function socketFromDescriptor(fd: number, reads: OwnReads): net.Socket | undefined {
+  try {
+    // `onread` is a documented option of the constructor that @types/node 20 leaves out. Its
+    // callback is called with the socket as `this` on every supported line (20, 22, 26).
+    const options = { fd, readable: true, writable: true, allowHalfOpen: true, onread: reads };
+    const socket = new net.Socket(options as net.SocketConstructorOpts);
+    socket.setNoDelay(true);
+    return socket;
+  } catch {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already gone: nothing is left to release.
+    }
+    return undefined;
+  }
+}
+
+function handleFd(owner: net.Server | net.Socket): number | undefined {
+  const fd = (owner as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  return fd !== undefined && fd >= 0 ? fd : undefined;
+}

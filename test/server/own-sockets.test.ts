@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { acceptWaiting, haveOwnSockets, socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
+import { connect, readBytes } from '../helpers/clients.js';
+import { eventually } from '../support/eventually.js';
+
+const servers: net.Server[] = [];
+const sockets: net.Socket[] = [];
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const server of servers.splice(0)) server.close();
+});
+
+/**
+ * Connects `count` clients to `port` from a child process while this process's event loop is
+ * stopped (spawnSync), so every connection is complete and waiting in the kernel's accept
+ * queue before this loop sees the listener. Each client sends its number and FIN, then the
+ * child exits.
+ */
+function queueConnections(port: number, count: number): void {
+  const program = `
+    const net = require('node:net');
+    let open = ${count};
+    for (let i = 0; i < ${count}; i++) {
+      const socket = net.connect(${port}, '127.0.0.1', () => socket.end(String(i).padStart(4, '0')));
+      socket.on('finish', () => { if (--open === 0) process.exit(0); });
+    }`;
+  const result = spawnSync(process.execPath, ['-e', program], { timeout: 20_000 });
+  if (result.status !== 0) throw new Error(`clients failed: ${result.stderr}`);
+}
+
+describe('the server\'s own sockets', () => {
+  it('is available: npm run build compiled the native socket helper', () => {
+    expect(haveOwnSockets).toBe(true);
+  });
+
+  it('takes every connection waiting in the kernel queue in the turn libuv hands over the first', async () => {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 511 }, resolve));
+    // Each socket built from a descriptor reads into one shared buffer; the callback keeps a copy.
+    const text = new Map<net.Socket, string>();
+    const ended = new Set<net.Socket>();
+    const reads = {
+      buffer: Buffer.alloc(1024),
+      callback(this: net.Socket, bytes: number, buffer: Uint8Array): boolean {
+        text.set(this, (text.get(this) ?? '') + Buffer.from(buffer.subarray(0, bytes)).toString());
+        return true;
+      },
+    };
+    const own = (fd: number) => {
+      const socket = socketFromDescriptor(fd, reads)!;
+      sockets.push(socket);
+      socket.on('end', () => ended.add(socket));
+    };
+    let taken = -1;
+    server.on('connection', (socket) => {
+      own(takeOver(socket)!);
+      if (taken < 0) taken = acceptWaiting(server, own);
+    });
+    queueConnections((server.address() as net.AddressInfo).port, 200);
+    await eventually(() => ended.size === 200, 'all 200 clients to be read to the end');
+    // libuv accepted one; the helper took the other 199 at once, in the same callback.
+    expect(taken).toBe(199);
+    // Sockets built from the descriptors work like accepted ones: every client's bytes arrived.
+    expect([...text.values()].sort()).toEqual(Array.from({ length: 200 }, (_, i) => String(i).padStart(4, '0')));
+    expect(sockets.every((socket) => socket.remotePort! > 0 && socket.remoteAddress === '127.0.0.1')).toBe(true);
+  });
+
+  it('takes over a socket libuv accepted: the connection lives on after the original is destroyed', async () => {
+    const server = net.createServer({ pauseOnConnect: true });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const taken = new Promise<{ original: net.Socket; own: net.Socket }>((resolve) =>
+      server.once('connection', (original) => {
+        const reads = {
+          buffer: Buffer.alloc(64),
+          callback(this: net.Socket, bytes: number, buffer: Uint8Array): boolean {
+            this.write(Buffer.from(buffer.subarray(0, bytes)).toString().toUpperCase());
+            return true;
+          },
+        };
+        resolve({ original, own: socketFromDescriptor(takeOver(original)!, reads)! });
+      }),
+    );
+    const client = await connect((server.address() as net.AddressInfo).port);
+    sockets.push(client);
+    const { original, own } = await taken;
+    sockets.push(own);
+    await eventually(() => original.closed, 'the original socket to close');
+    const reply = readBytes(client, 5);
+    client.write('hello');
+    expect((await reply).toString()).toBe('HELLO');
+  });
+
+  it('takes nothing and does not fail on a closed listener', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(acceptWaiting(server, () => {})).toBe(0);
+  });
+});
