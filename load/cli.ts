@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
+import { formatAddress } from '../src/address.js';
 import { OptionError } from '../src/parse-option.js';
 import { createLogger } from '../src/log.js';
 import { parseOptions, DEFAULTS, type LoadOptions, type RawOptions } from './options.js';
@@ -58,7 +59,7 @@ function fail(message: string, code: number): number {
 
 /** The one line printed instead of a report when not a single connection could be made. */
 function connectFailure(options: LoadOptions, result: LoadResult): string {
-  const where = `cannot connect to ${options.host}:${options.port}`;
+  const where = `cannot connect to ${formatAddress(options.host, options.port)}`;
   if (result.refused === result.connections) return `${where}: connection refused (is the server running?)`;
   if (result.timeouts === result.connections) return `${where}: connect timeout after ${options.connectTimeoutMs} ms`;
   const first = Object.values(result.failures)[0] ?? 'unknown error';

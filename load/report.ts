@@ -1,3 +1,4 @@
+import { formatAddress } from '../src/address.js';
 import { formatBytes, formatCount, formatMs, formatSeconds } from './format.js';
 import type { Distribution, LoadResult } from './result.js';
 import { renderTable } from './table.js';
@@ -23,7 +24,7 @@ export function formatReport(result: LoadResult): string {
   const rate = result.rate > 0 ? `, ${formatCount(result.rate)} msg/s per connection` : '';
   const address = result.address === result.host ? '' : ` (${result.address})`;
   lines.push(
-    `echo-load: ${formatCount(result.connections)} connections to ${result.host}:${result.port}${address} ` +
+    `echo-load: ${formatCount(result.connections)} connections to ${formatAddress(result.host, result.port)}${address} ` +
       `over ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${formatBytes(result.size)} messages, ` +
       `pipeline ${result.pipelining}${rate}`,
     '',

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { FromHttpThread, HttpThreadData, ToHttpThread } from './http-messages.js';
 import { createMetricsRegistry, type ServerCounters } from './registry.js';
 import { route } from './routes.js';
+import { describeListenFailure } from '../listen-error.js';
 
 // The HTTP thread's program is a file of its own, plain JavaScript (see http-thread.js), next
 // to this one both in src/ and in dist/.
@@ -110,13 +111,11 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
 }
 
 function listenError(host: string, port: number, code: string | undefined, message: string): MetricsServerError {
-  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return new MetricsServerError(`cannot serve metrics on ${where}: ${REASONS[code ?? ''] ?? message}`, code);
+  return new MetricsServerError(`cannot serve metrics on ${describeListenFailure(host, port, code, message, METRICS_HINTS)}`, code);
 }
 
-// Said for a person, with the way out: metrics have their own port.
-const REASONS: Record<string, string> = {
+// Metrics have their own port: the way out is another port, or none.
+const METRICS_HINTS: Readonly<Record<string, string>> = {
   EADDRINUSE: 'address already in use (choose another --metrics-port, or --no-metrics)',
   EADDRNOTAVAIL: 'address not available on this machine (see --metrics-host)',
-  EACCES: 'permission denied (ports below 1024 need privileges)',
 };
