@@ -1,6 +1,6 @@
 import type { Server, Socket } from 'node:net';
 import { Mailbox, type Operation } from '../tasks/index.js';
-import { acceptWaiting, socketFromDescriptor, takeOver, type OwnReads } from './own-sockets.js';
+import { acceptWaiting, socketFromDescriptor, takeOver, watchNewSocketsSoon, type OwnReads } from './own-sockets.js';
 
 /**
  * A listening socket seen from a task: `accept()` waits for the next client, like
@@ -36,6 +36,7 @@ export class Listener {
       if (fd === undefined) socket.destroy(); // out of descriptors: this client cannot be served now
       else this.takeDescriptor(fd);
       acceptWaiting(server, this.takeDescriptor);
+      watchNewSocketsSoon();
     });
   }
 

@@ -117,6 +117,26 @@ export function socketFromDescriptor(fd: number, reads: OwnReads): net.Socket | 
   }
 }
 
+/**
+ * Makes libuv watch sockets it was given during the current poll phase soon, rather than
+ * after it. libuv adds new descriptors to epoll only when a poll phase begins (uv__io_poll in
+ * src/unix/linux.c applies its watcher queue first), and a poll phase goes on for up to 48
+ * batches of 1,024 events while every epoll_wait fills the batch: with thousands of busy
+ * clients, about a second. A connection accepted early in it would wait that long for its
+ * first read. The phase also ends at once when a signal arrives, so this sends the process a
+ * harmless one (SIGURG, ignored by default and handled here), once per phase at most.
+ */
+export function watchNewSocketsSoon(): void {
+  if (wakeSent) return;
+  wakeSent = true;
+  process.kill(process.pid, 'SIGURG');
+}
+
+let wakeSent = false;
+process.on('SIGURG', () => {
+  wakeSent = false;
+});
+
 function handleFd(owner: net.Server | net.Socket): number | undefined {
   const fd = (owner as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
   return fd !== undefined && fd >= 0 ? fd : undefined;
