@@ -42,6 +42,8 @@ export function currentTask(): AnyTask | undefined {
   return running;
 }
 
+type Link<T> = (task: Task<T>) => void;
+
 type State = 'new' | 'ready' | 'running' | 'parked' | 'done';
 
 let lastId = 0;
@@ -81,7 +83,8 @@ export class Task<T = unknown> implements Steppable, Waker {
   /** The switch point object the task is parked at, when it parked at one. */
   private parkedOn: SwitchPoint | undefined;
   private haltRequested = false;
-  private links: Array<(task: Task<T>) => void> | undefined;
+  /** One callback, or several: a task in a group has exactly one, and no array is made for it. */
+  private links: Link<T> | Array<Link<T>> | undefined;
 
   /** Use `spawn`: a task built directly is never scheduled. */
   constructor(body: () => Operation<T>, name: string) {
@@ -153,13 +156,21 @@ export class Task<T = unknown> implements Steppable, Waker {
       this.callLink(callback);
       return;
     }
-    (this.links ??= []).push(callback);
+    const links = this.links;
+    if (links === undefined) this.links = callback;
+    else if (typeof links === 'function') this.links = [links, callback];
+    else links.push(callback);
   }
 
   /** Removes a callback added with `link`. */
   unlink(callback: (task: Task<T>) => void): void {
-    const index = this.links?.indexOf(callback) ?? -1;
-    if (index >= 0) this.links!.splice(index, 1);
+    const links = this.links;
+    if (links === callback) {
+      this.links = undefined;
+    } else if (Array.isArray(links)) {
+      const index = links.indexOf(callback);
+      if (index >= 0) links.splice(index, 1);
+    }
   }
 
   /**
@@ -350,7 +361,8 @@ export class Task<T = unknown> implements Steppable, Waker {
     }
     const links = this.links;
     this.links = undefined;
-    if (links) for (const callback of links) this.callLink(callback);
+    if (typeof links === 'function') this.callLink(links);
+    else if (links) for (const callback of links) this.callLink(callback);
   }
 
   private callLink(callback: (task: Task<T>) => void): void {
