@@ -5,6 +5,7 @@
  *   npm run bench:client                       # 3 rounds, 5 s of turns per client, 500 connections, 64 B
  *   node dist/load/bench/client.js --rounds 1 --seconds 2
  *   node dist/load/bench/client.js --control   # minimal against a second minimal client: the noise floor
+ *   node dist/load/bench/client.js --tasks     # minimal against the same client written as tasks (task-client.ts)
  *
  * Part 1, same core: the server runs on core 1; both clients are connected, both on core 0
  * (taskset), and take half-second turns (harness.ts: the other is frozen meanwhile). The
@@ -18,19 +19,22 @@ import { count, median, readOptions, runBenchmark, sleep, takeTurns } from './ha
 import { bytesWritten, cpuSeconds } from './proc.js';
 
 const MINIMAL = built('./minimal-client.js');
+const TASKS = built('./task-client.js');
 
-const { rounds, seconds, clients, size, control } = readOptions('npm run bench:client -- [options]', {
+const { rounds, seconds, clients, size, control, tasks } = readOptions('npm run bench:client -- [options]', {
   rounds: { help: 'rounds of turns', default: '3' },
   seconds: { help: 'measured seconds per client per round', default: '5' },
   clients: { help: 'connections', default: '500' },
   size: { help: 'bytes per message', default: '64' },
   control: { help: 'compare the minimal client with a second minimal client instead of echo-load', flag: true },
+  tasks: { help: 'compare the minimal client with the same client written as tasks (what a task costs)', flag: true },
 }, (o) => ({
   rounds: count(o.rounds, 'rounds'),
   seconds: count(o.seconds, 'seconds'),
   clients: count(o.clients, 'clients'),
   size: count(o.size, 'size'),
-  control: o.control,
+  control: o.control || o.tasks,
+  tasks: o.tasks,
 }));
 const WARMUP_MS = 1000;
 const TURN_MS = 500;
@@ -88,8 +92,8 @@ const describe = (name: string, t: Turns) => {
   const share = (cpu: number) => `${((cpu / t.messages) * 1e6).toFixed(2)} (${((cpu / t.seconds) * 100).toFixed(0)}%)`;
   return `${name} ${fmt(rate(t))} msg/s; CPU-us/msg: client ${share(t.clientCpu)}, server ${share(t.serverCpu)}`;
 };
-const other = control ? 'minimal (control)' : 'echo-load --workers 1';
-const short = control ? 'control' : 'echo-load';
+const other = tasks ? 'task client' : control ? 'minimal (control)' : 'echo-load --workers 1';
+const short = tasks ? 'tasks' : control ? 'control' : 'echo-load';
 
 async function main(): Promise<void> {
   console.log(
@@ -109,7 +113,8 @@ async function main(): Promise<void> {
   let loadEnd: { code: number | null; output: string } | undefined;
   try {
     // Each one connects and warms up alone, then waits frozen for its turns.
-    for (const [name, args] of [['minimal', minimalArgs], [other, control ? minimalArgs : loadArgs]] as const) {
+    const taskArgs = [process.execPath, TASKS, ...minimalArgs.slice(2)];
+    for (const [name, args] of [['minimal', minimalArgs], [other, tasks ? taskArgs : control ? minimalArgs : loadArgs]] as const) {
       const contender = new Child(args, { core: 0 }, name);
       contenders.push(contender);
       await sleep(WARMUP_MS);

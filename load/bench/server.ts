@@ -4,9 +4,11 @@
  * one run mean anything).
  *
  * - throughput: CLIENTS connections ping-pong SIZE-byte messages; servers on core 0, clients on
- *   core 1 where `taskset` exists, all servers taking turns. Reports messages/s and the server's CPU time per message for
- *   the bare server, echo-server with `--no-metrics`, and echo-server with its defaults (metrics
- *   and blocked-loop detector) scraped once a second.
+ *   core 1 where `taskset` exists, all servers taking turns. Reports messages/s and the server's
+ *   CPU time per message for the bare server; echo-server with nothing watching it (`--no-metrics
+ *   --max-blocking 0`); with the blocked-loop detector (`--no-metrics`); and with its defaults
+ *   (metrics and detector), scraped once a second. Each watching layer is compared with the one
+ *   below it, so its own cost shows.
  * - memory: IDLE connections held open; reports the server's resident memory per connection.
  *
  * Usage: npm run bench -- [--duration 1s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
@@ -19,7 +21,8 @@ import { bytesWritten, cpuSeconds } from './proc.js';
 
 const SERVERS = {
   bare: [BARE_SERVER, '0'],
-  echo: [ECHO_SERVER, '--port', '0', '--log-level', 'info', '--no-metrics'],
+  echo: [ECHO_SERVER, '--port', '0', '--log-level', 'info', '--no-metrics', '--max-blocking', '0'],
+  watched: [ECHO_SERVER, '--port', '0', '--log-level', 'info', '--no-metrics'],
   // Defaults (metrics and the blocked-loop detector on), scraped once a second during the run.
   metrics: [ECHO_SERVER, '--port', '0', '--log-level', 'info', '--metrics-port', '0'],
 };
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
   );
   if (args.only !== 'memory') {
     for (const size of [64, 1024]) {
-      const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [], metrics: [] };
+      const samples: Record<ServerName, ThroughputSample[]> = { bare: [], echo: [], watched: [], metrics: [] };
       for (let round = 0; round < rounds; round++) {
         const result = await throughputInTurns(size, 4, args.turnMs);
         for (const name of Object.keys(samples) as ServerName[]) samples[name].push(result[name]);
@@ -150,8 +153,9 @@ async function main(): Promise<void> {
       const line = (n: ServerName) => `${n} ${rate(n).toFixed(0)} msg/s ${cpu(n).toFixed(2)} µs CPU/msg`;
       const ratios = (a: ServerName, b: ServerName) =>
         `throughput ${(rate(a) / rate(b)).toFixed(3)}, CPU/msg ${(cpu(a) / cpu(b)).toFixed(3)}`;
-      console.log(`${String(size).padStart(5)} B  ${line('bare')} | ${line('echo')} | ${line('metrics')}`);
-      console.log(`         echo / bare: ${ratios('echo', 'bare')};  metrics scraped 1/s / no metrics: ${ratios('metrics', 'echo')}`);
+      console.log(`${String(size).padStart(5)} B  ${line('bare')} | ${line('echo')} | ${line('watched')} | ${line('metrics')}`);
+      console.log(`         echo / bare: ${ratios('echo', 'bare')}`);
+      console.log(`         detector on / off: ${ratios('watched', 'echo')};  metrics scraped 1/s / none: ${ratios('metrics', 'watched')}`);
     }
   }
   if (args.only !== 'throughput') {
