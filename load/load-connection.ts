@@ -48,11 +48,15 @@ type OwnedSocket = net.Socket & { [owner]: LoadConnection };
  * `--rate` sends while waiting) stays out of `latency`: they all waited for the server to
  * accept and read the connection, which is set-up, not echo latency.
  *
- * Why an event-driven object and not a task from src/tasks: a task pays a switch point per
- * read (a park closure, an undo function, a listener added and removed). Measured here with
- * 500 connections and 64 B messages, one core each for client and bare server: a task per
- * connection spent about 10.5 µs of client CPU per message, this state machine about 7, the
- * minimal hand-written client 7 to 8.5. The data path is also why reads go through `onread`
+ * Why an event-driven object and not a task from src/tasks. The runtime's cost is no longer
+ * the reason: since switch points are reusable objects, the minimal client written as one task
+ * per connection (load/bench/task-client.ts) spends 1.03 x the CPU per message of the same
+ * client as an event handler (`npm run bench:client -- --tasks`, 500 connections, 64 B,
+ * 2026-12-01; it was about 1.5 x with a closure per switch). What a connection does per read
+ * is not a story told in order, though: a read completes any number of pipelined messages,
+ * `--rate` sends come from a timer while echoes are outstanding, and every read is checked
+ * where it lands. That reads more plainly as a state machine over one read. The data path is
+ * also why reads go through `onread`
  * into one reused buffer (no Buffer and no stream `data` event per read) and why the clock
  * is `performance.now()` (a double; `process.hrtime.bigint()` allocates a BigInt per call
  * and measured slower).
