@@ -17,6 +17,9 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   promtool: 'prometheus',
   'docker-compose': 'docker-compose',
   taskset: 'util-linux',
+  ss: 'iproute2',
+  haproxy: 'haproxy',
+  openssl: 'openssl',
 };
 
 function installed(command: string, path = process.env.PATH): boolean {

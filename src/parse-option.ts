@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** Parsing of command-line values shared by both programs: durations, whole numbers, and the error they throw. */
 /** A command-line value that could not be understood; the CLI prints `message` and exits 2. */
 export class OptionError extends Error {
@@ -47,4 +49,32 @@ export function parseInteger(text: string, optionName: string, min: number, max 
     throw new OptionError(`${optionName} must be a whole number ${range} (got '${text}')`);
   }
   return value;
+}
+
+/** One entry of a subnet list such as `10.0.0.0/8,::1`. */
+export interface SubnetSpec {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/**
+ * Parses a comma-separated list of addresses and CIDR subnets (`10.0.0.0/8,127.0.0.1,::1/128`);
+ * an address without a prefix is a single host.
+ *
+ * @example
+ *   parseSubnets('10.0.0.0/8,::1', 'proxy-protocol-from')
+ *   // [{ address: '10.0.0.0', prefix: 8, family: 'ipv4' }, { address: '::1', prefix: 128, family: 'ipv6' }]
+ */
+export function parseSubnets(text: string, optionName: string): SubnetSpec[] {
+  return text.split(',').map((entry) => {
+    const [address = '', prefixText, ...rest] = entry.trim().split('/');
+    const family = isIP(address) === 4 ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : undefined;
+    const max = family === 'ipv4' ? 32 : 128;
+    const prefix = prefixText === undefined ? max : Number(prefixText);
+    if (family === undefined || rest.length > 0 || (prefixText !== undefined && !/^\d+$/.test(prefixText)) || !(prefix >= 0 && prefix <= max)) {
+      throw new OptionError(`${optionName} must be addresses or subnets such as 10.0.0.0/8,::1 (got '${entry.trim()}')`);
+    }
+    return { address, prefix, family };
+  });
 }

@@ -3,13 +3,14 @@
  * echo-server: options -> a running server -> a clean exit. The only place that exits the
  * process; everything below returns or throws.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { createLogger, LOG_LEVELS, type Logger } from '../log.js';
+import { CommanderError } from 'commander';
+import { createLogger, type Logger } from '../log.js';
 import { MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
-import { DEFAULT_SERVER_OPTIONS as DEFAULTS, StartupError, startEchoServer, type EchoServer } from '../server/index.js';
+import { OptionError } from '../parse-option.js';
+import { StartupError, startEchoServer, type EchoServer } from '../server/index.js';
 import { setFailureReporter, startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/index.js';
-import { formatDuration, OptionError, parseDuration, parseInteger } from '../parse-option.js';
 import { blockedLoopLog } from './blocked-loop-log.js';
+import { parseServerOptions, type CliOptions } from './server-options.js';
 import { VERSION } from './version.js';
 
 /** Exit codes: 0 after a clean shutdown, 1 when the server cannot start, 2 for bad options. */
@@ -22,120 +23,30 @@ function fail(code: number, message: string): never {
   process.exit(code);
 }
 
-/** Adapts our parsers to commander, which reports InvalidArgumentError as a one-line error. */
-function using<T>(parse: (text: string) => T): (text: string) => T {
-  return (text) => {
-    try {
-      return parse(text);
-    } catch (error) {
-      if (error instanceof OptionError) throw new InvalidArgumentError(error.message);
-      throw error;
-    }
-  };
-}
-
-/** An on/off value from the environment (`ECHO_METRICS=0`) or `--metrics off`. */
-function parseSwitch(text: string): boolean {
-  if (/^(1|true|yes|on)$/i.test(text)) return true;
-  if (/^(0|false|no|off)$/i.test(text)) return false;
-  throw new OptionError(`invalid metrics switch '${text}': use on/off, true/false or 1/0`);
-}
-
-function buildProgram(): Command {
-  return new Command('echo-server')
-    .description('A TCP echo server: one event loop, one task per client; echoes what it reads, upper-cased.')
-    .version(VERSION)
-    .addOption(new Option('--host <address>', 'address to listen on').env('ECHO_HOST').default(DEFAULTS.host))
-    .addOption(
-      new Option('--port <port>', 'port to listen on (0 picks a free one)')
-        .env('ECHO_PORT')
-        .default(DEFAULTS.port)
-        .argParser(using((t) => parseInteger(t, 'port', 0, 65535))),
-    )
-    .addOption(
-      new Option('--backlog <n>', 'queue of connections waiting to be accepted')
-        .env('ECHO_BACKLOG')
-        .default(DEFAULTS.backlog)
-        .argParser(using((t) => parseInteger(t, 'backlog', 1, 65535))),
-    )
-    .addOption(
-      new Option('--max-connections <n>', 'close connections past this many at once (0 = no limit)')
-        .env('ECHO_MAX_CONNECTIONS')
-        .default(DEFAULTS.maxConnections)
-        .argParser(using((t) => parseInteger(t, 'max-connections', 0))),
-    )
-    .addOption(
-      new Option('--idle-timeout <duration>', 'close a connection idle this long (0 = never)')
-        .env('ECHO_IDLE_TIMEOUT')
-        .default(DEFAULTS.idleTimeoutMs, formatDuration(DEFAULTS.idleTimeoutMs))
-        .argParser(using((t) => parseDuration(t, 'idle-timeout'))),
-    )
-    .addOption(
-      new Option('--shutdown-timeout <duration>', 'on SIGTERM/SIGINT, let connections finish this long')
-        .env('ECHO_SHUTDOWN_TIMEOUT')
-        .default(DEFAULTS.shutdownTimeoutMs, formatDuration(DEFAULTS.shutdownTimeoutMs))
-        .argParser(using((t) => parseDuration(t, 'shutdown-timeout'))),
-    )
-    .addOption(
-      new Option('--metrics-port <port>', 'port for /metrics and /healthz (0 picks a free one)')
-        .env('ECHO_METRICS_PORT')
-        .default(9464)
-        .argParser(using((t) => parseInteger(t, 'metrics-port', 0, 65535))),
-    )
-    .addOption(
-      new Option('--metrics-host <address>', 'address for /metrics and /healthz (default: --host)').env(
-        'ECHO_METRICS_HOST',
-      ),
-    )
-    .addOption(
-      new Option('--metrics [on|off]', 'serve /metrics and /healthz')
-        .env('ECHO_METRICS')
-        .default(true, 'on')
-        .argParser(using(parseSwitch)),
-    )
-    .addOption(new Option('--no-metrics', 'do not serve /metrics and /healthz'))
-    .addOption(
-      new Option('--max-blocking <duration>', 'warn when one task holds the event loop this long (0 = off)')
-        .env('ECHO_MAX_BLOCKING')
-        .default(100, '100ms')
-        .argParser(using((t) => parseDuration(t, 'max-blocking'))),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'log level').env('ECHO_LOG_LEVEL').default('info').choices(LOG_LEVELS),
-    )
-    .exitOverride()
-    .configureOutput({
-      // commander's own errors (unknown option, bad value) become one line naming the problem.
-      outputError: (text, write) => write(`echo-server: ${text.replace(/^error: /, '')}`),
-    });
-}
-
-interface CliOptions {
-  host: string;
-  port: number;
-  backlog: number;
-  maxConnections: number;
-  idleTimeout: number;
-  shutdownTimeout: number;
-  metricsPort: number;
-  metricsHost: string | undefined;
-  metrics: boolean;
-  maxBlocking: number;
-  logLevel: (typeof LOG_LEVELS)[number];
-}
-
 function parseOptions(argv: string[]): CliOptions {
-  const program = buildProgram();
   try {
-    program.parse(argv);
+    return parseServerOptions(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with code 0.
       process.exit(error.exitCode === 0 ? 0 : EXIT_BAD_OPTIONS);
     }
+    if (error instanceof OptionError) fail(EXIT_BAD_OPTIONS, error.message);
     throw error;
   }
-  return program.opts<CliOptions>();
+}
+
+/** SIGHUP: read the TLS certificate, key and CA again; a bad file keeps the old ones. */
+function handleReload(server: EchoServer, log: Logger): void {
+  process.on('SIGHUP', () => {
+    if (server.tls === undefined) return void log.info('SIGHUP: no TLS listener, nothing to reload');
+    try {
+      server.reloadTls();
+      log.info({ cert: server.tls.settings.certFile }, 'TLS certificate reloaded');
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'TLS certificate not reloaded: keeping the old one');
+    }
+  });
 }
 
 /** SIGTERM/SIGINT: graceful shutdown, then exit 0. A second SIGINT exits at once. */
@@ -170,21 +81,13 @@ async function main(): Promise<void> {
   // The detector starts first, so that it watches every connection's task; `--max-blocking 0`
   // starts neither its timer nor its thread.
   let monitor: BlockedLoopMonitor | undefined;
-  const blocked = blockedLoopLog(log, options.maxBlocking);
-  if (options.maxBlocking > 0) {
-    monitor = startBlockedLoopMonitor({ maxBlockingMs: options.maxBlocking, onBlocked: blocked.onBlocked });
+  const blocked = blockedLoopLog(log, options.maxBlockingMs);
+  if (options.maxBlockingMs > 0) {
+    monitor = startBlockedLoopMonitor({ maxBlockingMs: options.maxBlockingMs, onBlocked: blocked.onBlocked });
   }
   let server: EchoServer;
   try {
-    server = await startEchoServer({
-      host: options.host,
-      port: options.port,
-      backlog: options.backlog,
-      maxConnections: options.maxConnections,
-      idleTimeoutMs: options.idleTimeout,
-      shutdownTimeoutMs: options.shutdownTimeout,
-      logger: log,
-    });
+    server = await startEchoServer({ ...options.server, logger: log });
   } catch (error) {
     if (error instanceof StartupError) fail(EXIT_START_FAILED, error.message);
     throw error;
@@ -193,8 +96,8 @@ async function main(): Promise<void> {
   if (options.metrics) {
     try {
       metrics = await startMetricsServer({
-        host: options.metricsHost ?? options.host,
-        port: options.metricsPort,
+        host: options.metrics.host,
+        port: options.metrics.port,
         stats: server.stats,
         isHealthy: () => server.serving,
         logger: log,
@@ -211,16 +114,21 @@ async function main(): Promise<void> {
     await monitor?.stop();
     blocked.flush();
   });
+  handleReload(server, log);
+  const { tls, proxy } = options.server;
   log.info(
     {
       host: server.host,
-      port: server.port,
-      backlog: options.backlog,
-      maxConnections: options.maxConnections,
-      idleTimeoutMs: options.idleTimeout,
-      shutdownTimeoutMs: options.shutdownTimeout,
+      port: options.server.plain ? server.port : null,
+      tlsPort: server.tlsPort ?? null,
+      ...(tls === undefined ? {} : { tlsClientAuth: tls.clientAuth }),
+      proxyProtocol: proxy?.mode ?? 'off',
+      backlog: options.server.backlog,
+      maxConnections: options.server.maxConnections,
+      idleTimeoutMs: options.server.idleTimeoutMs,
+      shutdownTimeoutMs: options.server.shutdownTimeoutMs,
       metricsPort: metrics?.port ?? null,
-      maxBlockingMs: options.maxBlocking,
+      maxBlockingMs: options.maxBlockingMs,
       ownSockets: server.ownsSockets,
       version: VERSION,
       node: process.version,

@@ -8,11 +8,14 @@ import { addProcessMetrics } from './process-metrics.js';
  * the registry reads them when scraped.
  */
 export interface ServerCounters {
-  connectionsActive: number;
-  connectionsAccepted: number;
+  /** Each record below: every key becomes a label value, so none can be left out. */
+  readonly activeBy: Readonly<Record<string, number>>;
+  readonly acceptedBy: Readonly<Record<string, number>>;
   connectionsRejected: number;
-  /** Closed connections by reason: every key becomes a `reason` label value, so none can be left out. */
   readonly connectionsClosed: Readonly<Record<string, number>>;
+  readonly tlsHandshakeFailures: Readonly<Record<string, number>>;
+  readonly proxyHeaderFailures: Readonly<Record<string, number>>;
+  readonly tlsReloads: Readonly<Record<string, number>>;
   bytesReceived: number;
   bytesSent: number;
   reads: number;
@@ -66,23 +69,51 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
       },
     });
 
-  gauge('echo_connections_active', 'Client connections open now.', () => stats.connectionsActive);
-  counter('echo_connections_accepted_total', 'Client connections accepted.', () => stats.connectionsAccepted);
+  /** A counter or gauge with one label, one series per key of a record read when scraped. */
+  const labelled = (Kind: typeof Counter | typeof Gauge, name: string, help: string, label: string, read: () => Readonly<Record<string, number>>) =>
+    new Kind({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect(this: Counter | Gauge) {
+        this.reset();
+        for (const [value, count] of Object.entries(read())) {
+          if (this instanceof Gauge) this.set({ [label]: value }, count);
+          else this.inc({ [label]: value }, count);
+        }
+      },
+    });
+
+  labelled(Gauge, 'echo_connections_active', 'Client connections open now, by listener (plain, tls).', 'listener', () => stats.activeBy);
+  labelled(Counter, 'echo_connections_accepted_total', 'Client connections accepted, by listener (plain, tls).', 'listener', () => stats.acceptedBy);
   counter(
     'echo_connections_rejected_total',
     'Client connections closed at once because --max-connections was reached.',
     () => stats.connectionsRejected,
   );
-  new Counter({
-    name: 'echo_connections_closed_total',
-    help: 'Client connections that ended, by reason: client (it closed), idle, error, shutdown.',
-    labelNames: ['reason'],
-    registers,
-    collect() {
-      this.reset();
-      for (const [reason, count] of Object.entries(stats.connectionsClosed)) this.inc({ reason }, count);
-    },
-  });
+  labelled(
+    Counter,
+    'echo_connections_closed_total',
+    'Client connections that ended, by reason: client (it closed), idle, error, shutdown, setup (a failed TLS handshake or PROXY header).',
+    'reason',
+    () => stats.connectionsClosed,
+  );
+  labelled(
+    Counter,
+    'echo_tls_handshake_failures_total',
+    'TLS handshakes that failed, by reason: timeout, protocol (not TLS, or no common version or cipher), certificate, reset, other.',
+    'reason',
+    () => stats.tlsHandshakeFailures,
+  );
+  labelled(
+    Counter,
+    'echo_proxy_header_failures_total',
+    'PROXY protocol headers refused, by reason: missing, malformed, unsupported, timeout, untrusted (a peer not in --proxy-protocol-from).',
+    'reason',
+    () => stats.proxyHeaderFailures,
+  );
+  labelled(Counter, 'echo_tls_reloads_total', 'TLS certificate reloads (SIGHUP), by result: ok, failed (the old certificate stays).', 'result', () => stats.tlsReloads);
   counter('echo_received_bytes_total', 'Bytes received from clients.', () => stats.bytesReceived);
   counter('echo_sent_bytes_total', 'Bytes written back to clients.', () => stats.bytesSent);
   counter('echo_reads_total', 'Chunks read from client sockets.', () => stats.reads);

@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { DONE, Mailbox, NOT_READY, ReusableOperation, suspend, type MailboxHooks, type Operation } from '../tasks/index.js';
 import { formatAddress } from '../address.js';
-import { haveOwnSockets, type OwnReads } from './own-sockets.js';
-import type { CloseReason, ServerStats } from './stats.js';
+import type { OwnReads } from './own-sockets.js';
+import type { CloseReason, ListenerName, ServerStats } from './stats.js';
+import type { TlsEndpoint } from './tls.js';
 
 /** How long a politely closed socket may wait for its client to finish reading before it is destroyed. */
 export const CLOSE_DEADLINE_MS = 2000;
@@ -34,6 +36,10 @@ export const OWN_READS: OwnReads = { buffer: Buffer.allocUnsafe(64 * 1024), call
  * when the task is busy elsewhere (in `send`, because its client does not read) and a chunk
  * is waiting, the mailbox is full and the socket is paused, so the kernel's buffers, and then
  * TCP itself, hold the client back.
+ *
+ * A socket reads one of two ways: the server's own sockets into the shared buffer
+ * (`OWN_READS`), the others (a TLS socket, or any socket without the native helper) through
+ * Node's stream, whose chunks are the connection's to keep.
  */
 export class Connection implements MailboxHooks {
   /** The chunks read and not yet taken by the task; reused for every chunk. */
@@ -45,23 +51,60 @@ export class Connection implements MailboxHooks {
   private ending = false;
   private closedForGood = false;
   private whenClosed: (() => void) | undefined;
+  private idleMs = 0;
+  /** The client's own address when a PROXY header said it (the socket's peer is the proxy). */
+  private client: { address: string; port: number } | undefined;
+  private _socket!: Socket;
+  private ownReads: boolean;
 
+  /**
+   * @param listener the listener the client came to, for the metrics
+   * @param ownReads whether `socket` reads into `OWN_READS`; otherwise it reads through its
+   *   stream, paused until now
+   */
   constructor(
-    readonly socket: Socket,
+    socket: Socket,
     private readonly stats: ServerStats,
+    readonly listener: ListenerName,
+    ownReads: boolean,
   ) {
+    this.ownReads = ownReads;
+    this.attach(socket);
+    // 'drain' and 'timeout' listeners come only when needed: every listener an idle socket
+    // carries costs memory, times tens of thousands of sockets.
+  }
+
+  /** The socket the connection reads and writes now (a TLS socket once `startTls` is done). */
+  get socket(): Socket {
+    return this._socket;
+  }
+
+  private attach(socket: Socket): void {
+    this._socket = socket;
     owners.set(socket, this);
     // The error listener first: from here on no socket error can reach the process.
     socket.on('error', onError);
     socket.on('end', onEnd);
     socket.on('close', onClose);
-    if (!haveOwnSockets) {
-      // A socket libuv accepted, paused until now: it reads through Node's stream.
+    if (!this.ownReads) {
       socket.on('data', onData);
       socket.resume();
     }
-    // 'drain' and 'timeout' listeners come only when needed: every listener an idle socket
-    // carries costs memory, times tens of thousands of sockets.
+    if (this.idleMs > 0) {
+      socket.setTimeout(this.idleMs);
+      socket.on('timeout', onTimeout);
+    }
+  }
+
+  private detach(socket: Socket): void {
+    socket.removeListener('error', onError);
+    socket.removeListener('end', onEnd);
+    socket.removeListener('close', onClose);
+    socket.removeListener('data', onData);
+    socket.removeListener('timeout', onTimeout);
+    socket.removeListener('drain', onDrain);
+    socket.setTimeout(0);
+    owners.delete(socket);
   }
 
   // What the task does: recv, send, close.
@@ -86,7 +129,7 @@ export class Connection implements MailboxHooks {
     if (socket.write(data)) return DONE;
     this.stats.backpressurePauses++;
     socket.once('drain', onDrain);
-    return (this.drained ??= new Drained(socket));
+    return (this.drained ??= new Drained(this));
   }
 
   /**
@@ -104,7 +147,7 @@ export class Connection implements MailboxHooks {
         // that the client's FIN gets through and the socket closes now rather than at the
         // deadline. (A stream socket needs a listener to flow; an own socket's reads go to
         // `received`, which drops them.)
-        if (!haveOwnSockets) socket.on('data', ignore);
+        if (!this.ownReads) socket.on('data', ignore);
         socket.resume();
       }
       socket.end();
@@ -129,8 +172,56 @@ export class Connection implements MailboxHooks {
 
   /** Closes the connection (politely, as at shutdown) after `ms` without traffic either way. */
   closeWhenIdle(ms: number): void {
+    this.idleMs = ms;
     this.socket.setTimeout(ms);
     this.socket.on('timeout', onTimeout);
+  }
+
+  /** Ends the connection at once (a reset, not a FIN), for `reason`: nothing more is read or written. */
+  abort(reason: CloseReason): void {
+    this.reason ??= reason;
+    this.inbox.discard();
+    this.socket.destroy();
+  }
+
+  /** Gives a chunk back: the task's next `recv` returns it (what a header parser read past). */
+  unread(chunk: Buffer): void {
+    this.inbox.unget(chunk);
+  }
+
+  /** Records the client's own address, from a PROXY header: it names the connection from now on. */
+  setClient(address: string, port: number): void {
+    this.client = { address, port };
+  }
+
+  /** `address:port` of the socket's peer: the client, or the proxy in front of it. */
+  get peer(): string {
+    return formatAddress(this.socket.remoteAddress ?? '?', this.socket.remotePort ?? 0);
+  }
+
+  /**
+   * Runs a TLS handshake on this connection's socket (a switch point) and from then on reads
+   * and writes through TLS. What the task had received but not taken (the bytes after a PROXY
+   * header) is the start of the handshake: it goes back into the socket first. Throws a
+   * TlsHandshakeError if the handshake fails; the connection is then closed.
+   */
+  *startTls(endpoint: TlsEndpoint): Operation<void> {
+    const raw = this.socket;
+    this.detach(raw);
+    raw.pause();
+    const unread = this.inbox.discard();
+    for (let i = unread.length - 1; i >= 0; i--) raw.unshift(unread[i]!);
+    this.ownReads = false;
+    yield* endpoint.handshake(raw, (secure) => this.attach(secure));
+  }
+
+  /** The client certificate's subject, if the client presented one over TLS. */
+  private subject(): string | undefined {
+    const socket = this.socket as Partial<TLSSocket>;
+    if (typeof socket.getPeerCertificate !== 'function') return undefined;
+    const subject = socket.getPeerCertificate().subject as Record<string, string> | undefined;
+    if (subject === undefined || Object.keys(subject).length === 0) return undefined;
+    return Object.entries(subject).map(([key, value]) => `${key}=${value}`).join(',');
   }
 
   /**
@@ -142,7 +233,7 @@ export class Connection implements MailboxHooks {
     if (this.inbox.isEnded) return;
     const socket = this.socket;
     socket.pause();
-    if (!haveOwnSockets) {
+    if (!this.ownReads) {
       socket.removeListener('data', onData);
       // Bytes Node has already taken from the kernel but not yet delivered count as read.
       for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) this.received(chunk);
@@ -153,9 +244,15 @@ export class Connection implements MailboxHooks {
     if (this.drained?.hasWaiter) this.closeTimer ??= setTimeout(destroy, CLOSE_DEADLINE_MS, socket);
   }
 
-  /** `address:port` of the client, worked out only when someone asks (logs, diagnostics). */
+  /**
+   * The client as logs and the blocked-loop report name it, worked out only when asked: its
+   * address (from the PROXY header if there was one, else the socket's peer), and over mutual
+   * TLS its certificate's subject: `203.0.113.7:5000 (CN=alice)`.
+   */
   toString(): string {
-    return formatAddress(this.socket.remoteAddress ?? '?', this.socket.remotePort ?? 0);
+    const address = this.client === undefined ? this.peer : formatAddress(this.client.address, this.client.port);
+    const subject = this.subject();
+    return subject === undefined ? address : `${address} (${subject})`;
   }
 
   // The socket's side, through the module-level listeners below.
@@ -169,7 +266,7 @@ export class Connection implements MailboxHooks {
     if (this.inbox.isEnded) return;
     this.stats.reads++;
     this.stats.bytesReceived += chunk.length;
-    this.inbox.put(this.inbox.hasWaiter || !haveOwnSockets ? chunk : Buffer.from(chunk));
+    this.inbox.put(this.inbox.hasWaiter || !this.ownReads ? chunk : Buffer.from(chunk));
   }
 
   /** The inbox has a chunk the task has not taken: stop reading until it has. */
@@ -212,12 +309,13 @@ export class Connection implements MailboxHooks {
 
 /** The task's "write buffer has room again" switch point, made once per connection that needs it. */
 class Drained extends ReusableOperation<void> {
-  constructor(private readonly socket: Socket) {
+  constructor(private readonly connection: Connection) {
     super();
   }
 
   protected poll(): void | typeof NOT_READY {
-    return this.socket.destroyed || !this.socket.writableNeedDrain ? undefined : NOT_READY;
+    const socket = this.connection.socket;
+    return socket.destroyed || !socket.writableNeedDrain ? undefined : NOT_READY;
   }
 
   wakeIfWaiting(): void {
@@ -266,3 +364,4 @@ function ignore(): void {}
 function destroy(socket: Socket): void {
   socket.destroy();
 }
+

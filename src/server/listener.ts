@@ -1,17 +1,19 @@
-import type { Server, Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { Mailbox, type Operation } from '../tasks/index.js';
-import { acceptWaiting, socketFromDescriptor, takeOver, watchNewSocketsSoon, type OwnReads } from './own-sockets.js';
+import { acceptWaiting, haveOwnSockets, socketFromDescriptor, takeOver, watchNewSocketsSoon, type OwnReads } from './own-sockets.js';
+import type { ListenerName } from './stats.js';
 
 /**
  * A listening socket seen from a task: `accept()` waits for the next client, like
  * `socket.accept()` in the lesson. Clients reach the acceptor through a mailbox, in the order
  * they came.
  *
- * With the native socket helper (`reads` given), every client socket is the server's own:
- * each time libuv hands over a connection, the listener takes it over and then accepts the
- * rest of the kernel's queue itself, building each socket to read into `reads`' buffer (see
- * own-sockets.ts). Without it, the sockets are the ones libuv accepted, paused until their
- * connection starts reading.
+ * With the native socket helper, every client socket is the server's own: each time libuv
+ * hands over a connection, the listener takes it over and then accepts the rest of the
+ * kernel's queue itself (see own-sockets.ts), building each socket to read into `reads`'
+ * buffer, or through its stream when `reads` is undefined (TLS takes the socket over later).
+ * Without the helper, the sockets are the ones libuv accepted, paused until their connection
+ * starts reading.
  */
 export class Listener {
   private readonly arrivals = new Mailbox<Socket>();
@@ -22,22 +24,33 @@ export class Listener {
     else this.arrivals.put(socket);
   };
   private readonly takeDescriptor = (fd: number): void => {
-    const socket = socketFromDescriptor(fd, this.reads!);
+    const socket = socketFromDescriptor(fd, this.reads);
     if (socket !== undefined) this.take(socket);
   };
 
   constructor(
     private readonly server: Server,
+    readonly name: ListenerName,
     private readonly reads: OwnReads | undefined,
   ) {
     server.on('connection', (socket: Socket) => {
-      if (reads === undefined) return this.take(socket);
+      if (!haveOwnSockets) return this.take(socket);
       const fd = takeOver(socket);
       if (fd === undefined) socket.destroy(); // out of descriptors: this client cannot be served now
       else this.takeDescriptor(fd);
       acceptWaiting(server, this.takeDescriptor);
       watchNewSocketsSoon();
     });
+  }
+
+  /** Whether its sockets read into the shared buffer (else through their streams). */
+  get ownReads(): boolean {
+    return haveOwnSockets && this.reads !== undefined;
+  }
+
+  /** The address it listens on. */
+  get address(): AddressInfo {
+    return this.server.address() as AddressInfo;
   }
 
   /** Waits for the next client; `null` once the listener is closed. */

@@ -97,13 +97,14 @@ export function takeOver(socket: net.Socket): number | undefined {
 
 /**
  * A socket built from `fd`, set up as the echo server's own: half-open allowed, no Nagle,
- * reading into `reads`. One that cannot be built is closed: returns undefined.
+ * reading into `reads` (or, without, through its stream). One that cannot be built is closed:
+ * returns undefined.
  */
-export function socketFromDescriptor(fd: number, reads: OwnReads): net.Socket | undefined {
+export function socketFromDescriptor(fd: number, reads: OwnReads | undefined): net.Socket | undefined {
   try {
     // `onread` is a documented option of the constructor that @types/node 20 leaves out. Its
     // callback is called with the socket as `this` on every supported line (20, 22, 26).
-    const options = { fd, readable: true, writable: true, allowHalfOpen: true, onread: reads };
+    const options = { fd, readable: true, writable: true, allowHalfOpen: true, ...(reads === undefined ? {} : { onread: reads }) };
     const socket = new net.Socket(options as net.SocketConstructorOpts);
     socket.setNoDelay(true);
     return socket;

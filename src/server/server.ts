@@ -1,19 +1,28 @@
 import net from 'node:net';
 import type { Logger } from '../log.js';
 import { Group, Pool, spawn, type Operation, type Task } from '../tasks/index.js';
+import { serveClient, type ClientSetup } from './client.js';
 import { CLOSE_DEADLINE_MS, Connection, OWN_READS } from './connection.js';
-import { echo } from './echo.js';
 import { StartupError } from './errors.js';
 import { Listener } from './listener.js';
 import { haveOwnSockets } from './own-sockets.js';
+import type { ProxyProtocolMode } from './proxy-protocol.js';
 import { RateLimitedWarning } from './rate-limited-warning.js';
-import { ServerStats } from './stats.js';
+import { trustedPeers, type Subnet } from './receive-proxy-header.js';
+import { ServerStats, type ListenerName } from './stats.js';
+import { TlsConfigError, TlsEndpoint, type TlsSettings } from './tls.js';
 
 /** How `startEchoServer` listens and treats its clients; every field has a default. */
 export interface ServerOptions {
   host: string;
   /** 0 picks a free port; read it back from `server.port`. */
   port: number;
+  /** Whether to listen for plain TCP at all (false: TLS only). */
+  plain: boolean;
+  /** The TLS listener, beside the plain one: off while undefined. */
+  tls: (TlsSettings & { port: number }) | undefined;
+  /** PROXY protocol headers first on every connection: off while undefined. */
+  proxy: { mode: ProxyProtocolMode; trusted: readonly Subnet[] | undefined; headerTimeoutMs: number } | undefined;
   backlog: number;
   /** Connections past this many are closed at once and counted; 0 means no limit. */
   maxConnections: number;
@@ -28,6 +37,9 @@ export interface ServerOptions {
 export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   host: '127.0.0.1',
   port: 8090,
+  plain: true,
+  tls: undefined,
+  proxy: undefined,
   // Node's default is 511. A load-testing target meets connection bursts: with 10,000 clients
   // at 2,000/s, 511 overflowed (SYN retries, 1 s connects) where 4,096 did not. Linux caps it
   // at net.core.somaxconn (4,096 by default since 5.4).
@@ -36,6 +48,9 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   idleTimeoutMs: 0,
   shutdownTimeoutMs: 5000,
 };
+
+/** The TLS listener's default port, as `--tls-port` documents it. */
+export const DEFAULT_TLS_PORT = 8443;
 
 /** What `shutdown` did, for the last log line. */
 export interface ShutdownReport {
@@ -46,10 +61,10 @@ export interface ShutdownReport {
 }
 
 /**
- * The echo server, built the way gevent's `StreamServer` is: a listening socket, an acceptor
- * task that spawns one echo task per client into a group (a pool when connections are
- * limited), and shutdown as one more task that closes the listener, joins the group with a
- * timeout, and ends what is left. All on this one thread.
+ * The echo server, built the way gevent's `StreamServer` is: a listening socket (or two: plain
+ * and TLS), an acceptor task per listener that spawns one task per client into a group (a pool
+ * when connections are limited), and shutdown as one more task that closes the listeners,
+ * joins the group with a timeout, and ends what is left. All on this one thread.
  *
  * @example
  *   const server = await startEchoServer({ port: 0 });
@@ -60,55 +75,79 @@ export class EchoServer {
   readonly stats = new ServerStats();
   /** False once shutdown has begun: the health endpoint reports it. */
   serving = true;
-  /** The echo tasks, one per open connection. */
+  /** The client tasks, one per open connection. */
   readonly tasks: Group | Pool;
-  readonly listener: Listener;
-  private readonly acceptor: Task<void>;
+  readonly listeners: readonly Listener[];
+  readonly tls: TlsEndpoint | undefined;
+  private readonly setups: Record<ListenerName, ClientSetup>;
   private stopper: Task<ShutdownReport> | undefined;
   readonly limitWarning: RateLimitedWarning;
   readonly acceptWarning: RateLimitedWarning;
 
   private constructor(
-    private readonly server: net.Server,
+    servers: Array<[ListenerName, net.Server]>,
+    tls: TlsEndpoint | undefined,
     readonly options: ServerOptions,
   ) {
     const log = options.logger;
+    this.tls = tls;
     this.tasks = options.maxConnections > 0 ? new Pool(options.maxConnections) : new Group();
     this.limitWarning = new RateLimitedWarning(log, 'connection limit reached: closing new connections');
     this.acceptWarning = new RateLimitedWarning(log, 'accept failed: serving existing clients, retrying');
-    this.listener = new Listener(server, haveOwnSockets ? OWN_READS : undefined);
-    // Accept errors are per attempt: the listening socket stays open. (Out of descriptors,
-    // EMFILE, rarely gets here: libuv accepts and closes such connections with a reserve
-    // descriptor, and the server accepts again as soon as descriptors free up.)
-    server.on('error', (error: NodeJS.ErrnoException) => {
-      this.acceptWarning.hit({ code: error.code });
+    const proxy = options.proxy && {
+      mode: options.proxy.mode,
+      trusted: options.proxy.trusted && trustedPeers(options.proxy.trusted),
+      headerTimeoutMs: options.proxy.headerTimeoutMs,
+    };
+    const trace = traceFor(log);
+    this.setups = { plain: { proxy, tls: undefined, trace }, tls: { proxy, tls, trace } };
+    this.listeners = servers.map(([name, server]) => {
+      // Accept errors are per attempt: the listening socket stays open. (Out of descriptors,
+      // EMFILE, rarely gets here: libuv accepts and closes such connections with a reserve
+      // descriptor, and the server accepts again as soon as descriptors free up.)
+      server.on('error', (error: NodeJS.ErrnoException) => this.acceptWarning.hit({ code: error.code, listener: name }));
+      // A TLS socket reads through its own stream; only plain sockets read into the shared buffer.
+      const listener = new Listener(server, name, name === 'plain' ? OWN_READS : undefined);
+      spawn(acceptLoop, listener, this).name = `acceptor ${name}`;
+      return listener;
     });
-    this.acceptor = spawn(serve, this.listener, this);
-    this.acceptor.name = 'acceptor';
   }
 
   static async start(overrides: Partial<ServerOptions> = {}): Promise<EchoServer> {
     const options = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
-    // Paused on connect: the listener takes each socket over before anything is read from it.
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: options.host, port: options.port, backlog: options.backlog }, () => {
-        server.removeListener('error', reject);
-        resolve();
-      });
-    }).catch((error: NodeJS.ErrnoException) => {
-      throw StartupError.fromListen(error, options.host, options.port);
-    });
-    return new EchoServer(server, options);
+    let tls: TlsEndpoint | undefined;
+    try {
+      tls = options.tls && new TlsEndpoint(options.tls);
+    } catch (error) {
+      if (error instanceof TlsConfigError) throw new StartupError(error.code, error.message);
+      throw error;
+    }
+    const wanted: Array<[ListenerName, number]> = [];
+    if (options.plain) wanted.push(['plain', options.port]);
+    if (options.tls) wanted.push(['tls', options.tls.port]);
+    if (wanted.length === 0) throw new StartupError('ENOLISTENER', 'nothing to listen on: plain TCP is off and no TLS certificate was given');
+    const servers: Array<[ListenerName, net.Server]> = [];
+    try {
+      for (const [name, port] of wanted) servers.push([name, await listen(options, port)]);
+    } catch (error) {
+      for (const [, server] of servers) server.close();
+      throw error;
+    }
+    return new EchoServer(servers, tls, options);
   }
 
+  /** The plain listener's port (the TLS one's if there is no plain listener). */
   get port(): number {
-    return (this.server.address() as net.AddressInfo).port;
+    return this.listeners[0]!.address.port;
+  }
+
+  /** The TLS listener's port, if there is one. */
+  get tlsPort(): number | undefined {
+    return this.listeners.find((listener) => listener.name === 'tls')?.address.port;
   }
 
   get host(): string {
-    return (this.server.address() as net.AddressInfo).address;
+    return this.listeners[0]!.address.address;
   }
 
   /** Whether the server accepts and reads its sockets itself (see own-sockets.ts). */
@@ -116,21 +155,37 @@ export class EchoServer {
     return haveOwnSockets;
   }
 
-  /** Takes a freshly accepted socket: an echo task of its own, or, past the limit, the door. */
-  adopt(socket: net.Socket): void {
+  /** Takes a freshly accepted socket: a task of its own, or, past the limit, the door. */
+  adopt(listener: Listener, socket: net.Socket): void {
     if (this.tasks.full()) {
       this.stats.connectionsRejected++;
       this.limitWarning.hit({ maxConnections: this.options.maxConnections });
       socket.destroy(); // the listener already gave it an error listener
       return;
     }
-    this.stats.connectionsAccepted++;
-    const connection = new Connection(socket, this.stats);
+    this.stats.acceptedBy[listener.name]++;
+    const connection = new Connection(socket, this.stats, listener.name, listener.ownReads);
     if (this.options.idleTimeoutMs > 0) connection.closeWhenIdle(this.options.idleTimeoutMs);
-    const task = spawn(echo, connection, this.stats);
+    const task = spawn(serveClient, connection, this.stats, this.setups[listener.name]);
     task.name = 'conn';
-    task.about = connection; // described as its remote address, only if ever reported
+    task.about = connection; // described as its client, only if ever reported
     this.tasks.add(task);
+  }
+
+  /**
+   * Reads the TLS certificate, key and CA files again (SIGHUP): new handshakes use them, open
+   * connections are untouched. A file that cannot be used keeps the old certificate: this
+   * throws a TlsConfigError and changes nothing. Does nothing without TLS.
+   */
+  reloadTls(): void {
+    if (this.tls === undefined) return;
+    try {
+      this.tls.reload();
+      this.stats.tlsReloads.ok++;
+    } catch (error) {
+      this.stats.tlsReloads.failed++;
+      throw error;
+    }
   }
 
   /**
@@ -144,20 +199,34 @@ export class EchoServer {
   }
 }
 
+function listen(options: ServerOptions, port: number): Promise<net.Server> {
+  // Paused on connect: the listener takes each socket over before anything is read from it.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
+  return new Promise<net.Server>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: options.host, port, backlog: options.backlog }, () => {
+      server.removeListener('error', reject);
+      resolve(server);
+    });
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw StartupError.fromListen(error, options.host, port);
+  });
+}
+
 /** The lesson's server loop: accept a client, spawn a task for it, accept the next. */
-function* serve(listener: Listener, server: EchoServer): Operation<void> {
+function* acceptLoop(listener: Listener, server: EchoServer): Operation<void> {
   for (;;) {
     const socket = yield* listener.accept();
     if (socket === null) return;
-    server.adopt(socket);
+    server.adopt(listener, socket);
   }
 }
 
-/** Shutdown, as a task: close the listener, join the clients with a timeout, end the rest. */
+/** Shutdown, as a task: close the listeners, join the clients with a timeout, end the rest. */
 function* stop(server: EchoServer): Operation<ShutdownReport> {
   const { tasks, options } = server;
   server.serving = false;
-  server.listener.close();
+  for (const listener of server.listeners) listener.close();
   const connections = tasks.size;
   options.logger?.info({ connections, timeoutMs: options.shutdownTimeoutMs }, 'shutdown begun');
   let ended = 0;
@@ -187,9 +256,16 @@ function* stop(server: EchoServer): Operation<ShutdownReport> {
   return { connections, ended };
 }
 
-/** An echo task's connection: the server names each task after it (`task.about`). */
+/** A client task's connection: the server names each task after it (`task.about`). */
 function connectionOf(task: Task<unknown>): Connection {
   return task.about as Connection;
+}
+
+/** The per-connection `debug` lines, decided once: a no-op unless the logger shows debug. */
+function traceFor(log: Logger | undefined): ClientSetup['trace'] {
+  if (log === undefined || !log.isLevelEnabled('debug')) return () => {};
+  return (event, connection, details) =>
+    log.debug({ client: String(connection), peer: connection.peer, listener: connection.listener, ...details }, `connection ${event}`);
 }
 
 /** Starts an echo server; resolves once it listens. See `EchoServer`. */

@@ -59,6 +59,21 @@ export class Mailbox<T> extends ReusableOperation<T | null> {
     }
   }
 
+  /**
+   * Gives an item back to the front of the queue, as if it had not been taken: the reader gets
+   * it next (a parser that read past what it needed returns the rest). Counts toward `nowFull`
+   * like any other item; works after `end` too, since the item came before the end.
+   */
+  unget(item: T): void {
+    if (this.wake(item)) return;
+    const backlog = (this.backlog ??= []);
+    backlog.unshift(item);
+    if (backlog.length === this.highWaterMark && !this.full) {
+      this.full = true;
+      this.hooks.nowFull();
+    }
+  }
+
   /** No more items: the reader gets what is queued, then `null`. Idempotent. */
   end(): void {
     if (this.ended) return;

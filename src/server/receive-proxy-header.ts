@@ -1,0 +1,74 @@
+import { BlockList, isIPv4 } from 'node:net';
+import { withTimeout, type Operation } from '../tasks/index.js';
+import type { Connection } from './connection.js';
+import { INCOMPLETE, parseProxyHeader, ProxyHeaderError, type ProxyHeader, type ProxyProtocolMode } from './proxy-protocol.js';
+
+/** How the server takes PROXY protocol headers (`--proxy-protocol`, `--proxy-protocol-from`). */
+export interface ProxySettings {
+  mode: ProxyProtocolMode;
+  /** Peers allowed to send a header; any other is refused. Undefined: every peer must. */
+  trusted: BlockList | undefined;
+  /** A header not complete by then closes the connection (counted as `timeout`). */
+  headerTimeoutMs: number;
+}
+
+/** One entry of `--proxy-protocol-from`: an address with a prefix length. */
+export interface Subnet {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/** The trusted peers as a BlockList (Node's subnet matcher). */
+export function trustedPeers(subnets: readonly Subnet[]): BlockList {
+  const list = new BlockList();
+  for (const { address, prefix, family } of subnets) list.addSubnet(address, prefix, family);
+  return list;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * The first thing a connection does behind a proxy: take its PROXY header, within the
+ * timeout, from a peer allowed to send one. The header's source becomes the connection's
+ * client address (a LOCAL header, a load balancer's health check, keeps the peer's); bytes
+ * after the header in the same read are given back, to be echoed like any other. Throws a
+ * ProxyHeaderError, whose `reason` is its metric label, for anything else.
+ */
+export function* receiveProxyHeader(connection: Connection, settings: ProxySettings): Operation<ProxyHeader> {
+  const peer = connection.socket.remoteAddress ?? '';
+  if (settings.trusted !== undefined && !isTrusted(settings.trusted, peer)) {
+    throw new ProxyHeaderError('untrusted', `a PROXY header is not accepted from ${peer} (see --proxy-protocol-from)`);
+  }
+  const ms = settings.headerTimeoutMs > 0 ? settings.headerTimeoutMs : Infinity;
+  const header = yield* withTimeout(ms, readHeader(connection, settings.mode), TIMED_OUT);
+  if (header === TIMED_OUT) throw new ProxyHeaderError('timeout', `no complete PROXY header within ${ms} ms`);
+  const { source } = header;
+  if (header.command === 'proxy' && source !== undefined && (header.family === 'tcp4' || header.family === 'tcp6')) {
+    connection.setClient(source.address, source.port);
+  }
+  return header;
+}
+
+function* readHeader(connection: Connection, mode: ProxyProtocolMode): Operation<ProxyHeader> {
+  let bytes: Buffer | undefined;
+  for (;;) {
+    const chunk = yield* connection.recv();
+    if (chunk === null) {
+      throw new ProxyHeaderError(bytes === undefined ? 'missing' : 'malformed', 'the client closed the connection before its PROXY header was complete');
+    }
+    // A chunk may be a view of the shared read buffer: the header's bytes are kept as a copy.
+    bytes = bytes === undefined ? Buffer.from(chunk) : Buffer.concat([bytes, chunk]);
+    const header = parseProxyHeader(bytes, mode);
+    if (header === INCOMPLETE) continue;
+    if (header.length < bytes.length) connection.unread(bytes.subarray(header.length));
+    return header;
+  }
+}
+
+/** Whether `address` is in `list`; an IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d. */
+function isTrusted(list: BlockList, address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  const plain = mapped ?? address;
+  return list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
+}
