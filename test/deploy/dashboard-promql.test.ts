@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { startPrometheus, type Prometheus } from '../metrics/prometheus.js';
 import { dashboardQueries, metricNames, toPromQL } from './dashboard.js';
 import { metricsPort } from './metrics-port.js';

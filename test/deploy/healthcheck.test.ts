@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startServerProcess } from '../helpers/server-process.js';
+import { startServerProcess } from '../support/server-process.js';
 import { metricsPort } from './metrics-port.js';
 import { ROOT, run } from './tools.js';
 

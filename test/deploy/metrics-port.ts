@@ -1,4 +1,4 @@
-import type { ServerProcess } from '../helpers/server-process.js';
+import type { ServerProcess } from '../support/server-process.js';
 
 /** The metrics port echo-server reports in its `listening` log line (it may be port 0's pick). */
 export function metricsPort(server: ServerProcess): number {

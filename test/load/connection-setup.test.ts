@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../load/result.js';
-import { startServerProcess } from '../helpers/server-process.js';
+import { startServerProcess } from '../support/server-process.js';
 import { acceptQueueLength } from './support/accept-queue.js';
 import { LoadProcess, runLoadJson } from './support/cli.js';
-import { firstChunkOnlyEcho, startFakeServer, startLateReadingServer, startRealServer } from './support/servers.js';
+import { firstChunkOnlyEcho, startFakeServer, startLateReadingServer } from './support/servers.js';
+import { startServer } from '../support/server.js';
 
 /** How long the servers below keep a new connection waiting before they serve it. */
 const DELAY_MS = 1000;
@@ -62,7 +63,7 @@ describe('echo-load times connection set-up apart from echo latency', () => {
   });
 
   it('under --rate, counts the first echo from the first intended send and leaves it out of latency', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const { code, result } = await runLoadJson(['--port', String(port), '--clients', '2', '--messages', '4', '--rate', '1']);
     expect(code).toBe(0);
     expect(result.firstEcho.totalCount).toBe(2);
@@ -74,7 +75,7 @@ describe('echo-load times connection set-up apart from echo latency', () => {
   });
 
   it('counts connect and firstEcho over the whole run, warm-up included', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const { code, result } = await runLoadJson(['--port', String(port), '--clients', '30', '--warmup', '300ms', '--duration', '500ms']);
     expect(code).toBe(0);
     expect(result.connect.totalCount).toBe(30);

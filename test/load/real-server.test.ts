@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { formatMs } from '../../load/format.js';
 import { formatReport } from '../../load/report.js';
 import { runLoad, runLoadJson } from './support/cli.js';
-import { startMeasuringRelay, startRealServer } from './support/servers.js';
+import { startServer } from '../support/server.js';
+import { startMeasuringRelay } from './support/servers.js';
 
 /** The keys of every latency-like object in the JSON, in order (autocannon's, plus `totalCount`). */
 const TIMING_KEYS = [
@@ -28,7 +29,7 @@ function expectOrderedLatency(latency: Record<string, number>) {
 
 describe('echo-load against the real echo server', () => {
   it('holds 500 connections for a few seconds with zero errors and sensible figures', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const { code, result, stderr } = await runLoadJson(['--port', String(port), '--clients', '500', '--workers', '2', '--duration', '3s']);
     expect(stderr).toBe('');
     expect(code).toBe(0);
@@ -60,7 +61,7 @@ describe('echo-load against the real echo server', () => {
   });
 
   it('prints JSON with every key autocannon has and the connection set-up beside latency', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const { code, result } = await runLoadJson(['--port', String(port), '--clients', '3', '--messages', '30']);
     expect(code).toBe(0);
     expect(Object.keys(result)).toEqual(RESULT_KEYS);
@@ -72,7 +73,7 @@ describe('echo-load against the real echo server', () => {
   });
 
   it('sends exactly --messages messages in total, spread over the connections', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const { code, result } = await runLoadJson(['--port', String(port), '--clients', '7', '--messages', '1000', '--size', '100']);
     expect(code).toBe(0);
     expect(result.requests.total).toBe(1000);
@@ -87,7 +88,7 @@ describe('echo-load against the real echo server', () => {
   });
 
   it('keeps one message in flight per connection without --pipeline', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const relay = await startMeasuringRelay(port);
     const { code, result } = await runLoadJson(['--port', String(relay.port), '--clients', '4', '--messages', '400']);
     expect(code).toBe(0);
@@ -96,7 +97,7 @@ describe('echo-load against the real echo server', () => {
   });
 
   it('pipelines up to --pipeline messages per connection, and no more', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const relay = await startMeasuringRelay(port);
     const { code, result } = await runLoadJson(['--port', String(relay.port), '--clients', '4', '--messages', '4000', '--pipeline', '8']);
     expect(code).toBe(0);
@@ -107,7 +108,7 @@ describe('echo-load against the real echo server', () => {
   });
 
   it('sends at the asked --rate, never faster', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     // 2 connections x 20 messages at 20/s: the last message is due 19 intervals (0.95 s) after the first.
     const { code, result } = await runLoadJson(['--port', String(port), '--clients', '2', '--messages', '40', '--rate', '20']);
     expect(code).toBe(0);
@@ -120,7 +121,7 @@ describe('echo-load against the real echo server', () => {
   });
 
   it('reaches a server on 127.0.0.1 through --host localhost, whatever localhost resolves to first', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const { code, result } = await runLoadJson(['--host', 'localhost', '--port', String(port), '--clients', '3', '--messages', '30']);
     expect(result.errors).toBe(0);
     expect(code).toBe(0);
@@ -130,7 +131,7 @@ describe('echo-load against the real echo server', () => {
   });
 
   it('prints a human report that agrees with --json', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const args = ['--port', String(port), '--clients', '25', '--messages', '5000', '--size', '32'];
     const human = await runLoad(args);
     const json = await runLoadJson(args);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../../load/result.js';
 import { LoadProcess } from './support/cli.js';
-import { startRealServer } from './support/servers.js';
+import { startServer } from '../support/server.js';
 
 /** True once the debug log shows a measured second with traffic in it. */
 function measuredTraffic(load: LoadProcess): boolean {
@@ -10,7 +10,7 @@ function measuredTraffic(load: LoadProcess): boolean {
 
 describe('echo-load and SIGINT', () => {
   it('stops on SIGINT, prints what was measured and exits 130', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const load = new LoadProcess(['--port', String(port), '--clients', '20', '--duration', '60s', '--json', '--log-level', 'debug']);
     await load.waitFor(measuredTraffic);
     load.child.kill('SIGINT');
@@ -27,7 +27,7 @@ describe('echo-load and SIGINT', () => {
   });
 
   it('says so in the human report', async () => {
-    const { port } = await startRealServer();
+    const { port } = await startServer();
     const load = new LoadProcess(['--port', String(port), '--clients', '5', '--duration', '60s', '--log-level', 'debug']);
     await load.waitFor(measuredTraffic);
     load.child.kill('SIGINT');

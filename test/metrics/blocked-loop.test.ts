@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { connect, readBytes, waitFor } from '../helpers/clients.js';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { connect, readBytes } from '../support/clients.js';
+import { eventually } from '../support/eventually.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { runLoad } from '../load/support/cli.js';
 import type { BlockedLoopCause } from '../../src/tasks/index.js';
 import { scrape } from './scrape.js';
@@ -59,7 +60,7 @@ describe('the blocked-loop detector in echo-server', () => {
     const server = await startServerProcess(['--max-blocking', '100ms'], { env: { NODE_OPTIONS: `--import=${SLOW_WRITE}` } });
     const calm = await echo(server, 'calm');
     const slow = await echo(server, 'stall'); // its echo, STALL, spins in the task's own step
-    expect(await waitFor(() => namingATask(server).length > 0)).toBe(true);
+    await eventually(() => namingATask(server).length > 0, 'the warning naming the task');
     const [spunMs] = stalls(server);
     expect(namingATask(server)).toEqual([
       expect.objectContaining({ level: 40, msg: BY_TASK, task: `conn 127.0.0.1:${slow.localPort}`, maxBlockingMs: 100 }),

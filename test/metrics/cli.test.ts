@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { connect, readBytes, waitFor } from '../helpers/clients.js';
-import { SERVER_CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { connect, readBytes } from '../support/clients.js';
+import { eventually } from '../support/eventually.js';
+import { SERVER_CLI, startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { get, scrape } from './scrape.js';
 
 // echo-server as users run it (dist/, a child process): the metrics options and their wiring.
@@ -30,7 +31,7 @@ describe('echo-server metrics options', () => {
     expect((await reply).toString()).toBe('STILL');
 
     server.child.kill('SIGTERM');
-    expect(await waitFor(() => server.logs.some((l) => l.msg === 'shutdown begun'))).toBe(true);
+    await eventually(() => server.logs.some((l) => l.msg === 'shutdown begun'), 'shutdown to begin');
     // Draining: unhealthy, yet metrics still answer and show the client still connected.
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 503, body: 'shutting down\n' });
     const samples = await scrape(base);

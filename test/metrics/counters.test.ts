@@ -1,25 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { createLogger } from '../../src/log.js';
 import { BLOCKED_LOOP_CAUSES, setFailureReporter, sleep, spawn, startBlockedLoopMonitor, type BlockedLoopCause } from '../../src/tasks/index.js';
 import { spin } from '../tasks/fixtures/spin.js';
+import { eventually } from '../support/eventually.js';
 import { scrape } from './scrape.js';
 
 // Every echo_* metric must equal the plain number behind it at the moment of the scrape.
-const stats = new ServerStats();
-let server: MetricsServer;
-let base: string;
 
-beforeAll(async () => {
-  const logger = createLogger({ name: 'test', level: 'silent' });
-  server = await startMetricsServer({ host: '127.0.0.1', port: 0, stats, isHealthy: () => true, logger, version: '1.2.3' });
-  base = `http://127.0.0.1:${server.port}`;
+const logger = createLogger({ name: 'test', level: 'silent' });
+const open: MetricsServer[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((server) => server.close()));
 });
-afterAll(() => server.close());
+
+/**
+ * A metrics endpoint over server counters of its own, fresh for each test (the task runtime's
+ * and the detector's counters are the process's: tests read those as differences).
+ */
+async function serveStats(): Promise<{ stats: ServerStats; base: string }> {
+  const stats = new ServerStats();
+  const server = await startMetricsServer({ host: '127.0.0.1', port: 0, stats, isHealthy: () => true, logger, version: '1.2.3' });
+  open.push(server);
+  return { stats, base: `http://127.0.0.1:${server.port}` };
+}
 
 describe('echo metrics', () => {
   it('read the server counters exactly, at scrape time', async () => {
+    const { stats, base } = await serveStats();
     stats.connectionsAccepted = 12;
     stats.connectionsActive = 12;
     stats.connectionsRejected = 4;
@@ -57,28 +66,27 @@ describe('echo metrics', () => {
   });
 
   it('put each finished connection in the duration histogram once', async () => {
-    const before = await scrape(base);
-    const count = (samples: Map<string, number>, le: string) =>
-      samples.get(`echo_connection_duration_seconds_bucket{le="${le}"}`)!;
+    const { stats, base } = await serveStats();
+    const empty = await scrape(base);
+    expect(empty.get('echo_connection_duration_seconds_count')).toBe(0);
     stats.connectionsActive += 3;
     stats.connectionClosed('client', 0.003);
     stats.connectionClosed('client', 42);
     stats.connectionClosed('idle', 7200);
-    const after = await scrape(base);
-    const delta = (le: string) => count(after, le) - count(before, le);
-    expect(delta('0.0025')).toBe(0);
-    expect(delta('0.005')).toBe(1);
-    expect(delta('30')).toBe(1);
-    expect(delta('60')).toBe(2);
-    expect(delta('3600')).toBe(2);
-    expect(delta('+Inf')).toBe(3);
-    const countDelta = after.get('echo_connection_duration_seconds_count')! - before.get('echo_connection_duration_seconds_count')!;
-    expect(countDelta).toBe(3);
-    const sumDelta = after.get('echo_connection_duration_seconds_sum')! - before.get('echo_connection_duration_seconds_sum')!;
-    expect(sumDelta).toBeCloseTo(7242.003, 6);
+    const samples = await scrape(base);
+    const count = (le: string) => samples.get(`echo_connection_duration_seconds_bucket{le="${le}"}`);
+    expect(count('0.0025')).toBe(0);
+    expect(count('0.005')).toBe(1);
+    expect(count('30')).toBe(1);
+    expect(count('60')).toBe(2);
+    expect(count('3600')).toBe(2);
+    expect(count('+Inf')).toBe(3);
+    expect(samples.get('echo_connection_duration_seconds_count')).toBe(3);
+    expect(samples.get('echo_connection_duration_seconds_sum')).toBeCloseTo(7242.003, 6);
   });
 
   it('read the task counters exactly', async () => {
+    const { base } = await serveStats();
     const reported: number[] = [];
     setFailureReporter((task) => reported.push(task.id));
     const before = await scrape(base);
@@ -102,23 +110,23 @@ describe('echo metrics', () => {
   });
 
   it('count blocked-loop events by cause, as the detector reports them', async () => {
+    const { base } = await serveStats();
     const count = (samples: Map<string, number>, cause: BlockedLoopCause) =>
       samples.get(`echo_blocked_loop_events_total{cause="${cause}"}`)!;
     const before = await scrape(base);
     const reported = Object.fromEntries(BLOCKED_LOOP_CAUSES.map((cause) => [cause, 0])) as Record<BlockedLoopCause, number>;
     const monitor = startBlockedLoopMonitor({ maxBlockingMs: 50, onBlocked: (event) => reported[event.cause]++ });
-    const pause = () => new Promise((r) => setTimeout(r, 10));
     try {
       await monitor.ready;
       for (let i = 1; i <= 2; i++) {
         spin(250); // hold the loop outside any task, as a callback that forgets to return would
-        for (let polls = 0; reported.outside + reported.busy < i && polls < 500; polls++) await pause();
+        await eventually(() => reported.outside + reported.busy >= i, `stall ${i} to be reported`);
       }
       const task = spawn(function* greedy() {
         spin(250); // and inside one
       });
       await task.join();
-      for (let polls = 0; reported.task < 1 && polls < 500; polls++) await pause();
+      await eventually(() => reported.task === 1, 'the greedy task to be reported');
     } finally {
       await monitor.stop();
     }

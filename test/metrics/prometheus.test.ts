@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPrometheus } from './prometheus.js';
-import { serveWithMetrics } from './serve.js';
+import { startServer } from '../support/server.js';
 
 const teardown: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -51,7 +51,7 @@ function load(port: number, clients: number, limit = 50_000) {
 
 describe('Prometheus scraping a server under load', () => {
   it('sees the traffic through PromQL, exactly', async () => {
-    const { server, metricsPort } = await serveWithMetrics();
+    const { server, metricsPort } = await startServer({ metrics: true });
     const prometheus = await startPrometheus(`127.0.0.1:${metricsPort}`);
     teardown.push(() => prometheus.stop());
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../support/eventually.js';
 
 /**
  * Debian's real `prometheus` binary, started for one test on loopback with its own config and
@@ -12,7 +13,7 @@ export interface Prometheus {
   base: string;
   /** Runs an instant PromQL query; returns each series' labels and value. */
   query(promql: string): Promise<Array<{ metric: Record<string, string>; value: number }>>;
-  /** Polls `promql` every 500 ms until `accept` likes the result; throws after `limitMs`. */
+  /** Polls `promql` every 500 ms until `accept` likes the result; throws after `limitMs` (60 s). */
   waitFor(promql: string, accept: (values: number[]) => boolean, limitMs?: number): Promise<number[]>;
   output(): string;
   stop(): Promise<void>;
@@ -26,10 +27,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Starts prometheus scraping `target` (`127.0.0.1:port`) every second; resolves once ready. */
-export async function startPrometheus(target: string, limitMs = 20_000): Promise<Prometheus> {
+export async function startPrometheus(target: string, limitMs = 60_000): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'echo-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
@@ -86,30 +85,22 @@ export async function startPrometheus(target: string, limitMs = 20_000): Promise
     return body.data!.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   };
 
-  const waitFor = async (promql: string, accept: (values: number[]) => boolean, waitMs = 30_000) => {
-    const deadline = Date.now() + waitMs;
+  const waitFor = async (promql: string, accept: (values: number[]) => boolean, waitMs = 60_000) => {
     let last: number[] = [];
-    for (;;) {
-      last = (await query(promql)).map((r) => r.value);
-      if (accept(last)) return last;
-      if (Date.now() > deadline) throw new Error(`${promql} still ${JSON.stringify(last)} after ${waitMs} ms`);
-      await pause(500);
-    }
+    const accepted = async () => accept((last = (await query(promql)).map((r) => r.value)));
+    await eventually(accepted, promql, waitMs, 500).catch((error: Error) => {
+      throw new Error(`${promql} still ${JSON.stringify(last)}: ${error.message}`);
+    });
+    return last;
   };
 
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    if (gone) {
-      await stop();
-      throw new Error(`prometheus exited at start-up: ${output}`);
-    }
-    const ready = await fetch(`${base}/-/ready`).then((r) => r.status === 200, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus not ready after ${limitMs} ms: ${output}`);
-    }
-    await pause(200);
-  }
+  const ready = async () => {
+    if (gone) throw new Error('prometheus exited at start-up');
+    return fetch(`${base}/-/ready`).then((r) => r.status === 200, () => false);
+  };
+  await eventually(ready, 'prometheus to be ready', limitMs, 200).catch(async (error: Error) => {
+    await stop();
+    throw new Error(`${error.message}: ${output}`);
+  });
   return { base, query, waitFor, output: () => output, stop };
 }

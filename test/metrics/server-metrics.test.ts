@@ -1,11 +1,11 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { closed, connect, readBytes, waitFor } from '../helpers/clients.js';
+import { closed, connect, readBytes } from '../support/clients.js';
+import { eventually } from '../support/eventually.js';
+import { startServer } from '../support/server.js';
 import { get, scrape } from './scrape.js';
-import { serveWithMetrics } from './serve.js';
 
 // The real server, real clients, the real endpoint: every echo_* number Prometheus would read.
-const serve = serveWithMetrics;
 
 /** Sends `text`, waits for its echo: one chunk each way on loopback. */
 async function roundTrip(socket: net.Socket, text: string): Promise<string> {
@@ -19,7 +19,7 @@ const delta = (after: Map<string, number>, before: Map<string, number>, name: st
 
 describe('metrics of a real server', () => {
   it('count connections, bytes, reads and tasks exactly', async () => {
-    const { server, base } = await serve({ maxConnections: 2 });
+    const { server, base } = await startServer({ metrics: true, maxConnections: 2 });
     const before = await scrape(base);
     const [a, b] = [await connect(server.port), await connect(server.port)];
     b.on('error', () => {});
@@ -35,10 +35,10 @@ describe('metrics of a real server', () => {
     third.on('error', () => {});
     expect(await closed(third)).toBe(true);
     b.resetAndDestroy(); // the server's read fails: ECONNRESET
-    expect(await waitFor(() => server.stats.connectionsActive === 1)).toBe(true);
+    await eventually(() => server.stats.connectionsActive === 1, 'the reset connection to close');
     a.end();
     expect(await closed(a)).toBe(true);
-    expect(await waitFor(() => server.stats.connectionsActive === 0)).toBe(true);
+    await eventually(() => server.stats.connectionsActive === 0, 'every connection to close');
 
     const after = await scrape(base);
     expect(after.get('echo_connections_active')).toBe(0);
@@ -59,7 +59,7 @@ describe('metrics of a real server', () => {
   });
 
   it('count backpressure pauses as the server counts them', async () => {
-    const { server, base } = await serve({});
+    const { server, base } = await startServer({ metrics: true });
     const flood = await connect(server.port);
     flood.on('error', () => {});
     flood.pause(); // never reads: the server's writes back up
@@ -68,9 +68,9 @@ describe('metrics of a real server', () => {
       flood.write(chunk);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    expect(await waitFor(() => server.stats.backpressurePauses > 0)).toBe(true);
+    await eventually(() => server.stats.backpressurePauses > 0, 'a backpressure pause');
     flood.destroy();
-    expect(await waitFor(() => server.stats.connectionsActive === 0)).toBe(true);
+    await eventually(() => server.stats.connectionsActive === 0, 'every connection to close');
     const samples = await scrape(base);
     expect(samples.get('echo_backpressure_pauses_total')).toBe(server.stats.backpressurePauses);
     expect(samples.get('echo_received_bytes_total')).toBe(server.stats.bytesReceived);
@@ -81,11 +81,11 @@ describe('metrics of a real server', () => {
 
   it('count idle and shutdown closes, and report unhealthy once shutdown began', async () => {
     // Long enough that the second client's round trip and the shutdown never race the timer.
-    const { server, base } = await serve({ idleTimeoutMs: 1000 });
+    const { server, base } = await startServer({ metrics: true, idleTimeoutMs: 1000 });
     const idle = await connect(server.port);
     idle.on('error', () => {});
     expect(await closed(idle)).toBe(true);
-    expect(await waitFor(() => server.stats.connectionsClosed.idle === 1)).toBe(true);
+    await eventually(() => server.stats.connectionsClosed.idle === 1, 'the idle close to be counted');
     const stayer = await connect(server.port);
     stayer.on('error', () => {});
     expect(await roundTrip(stayer, 'bye')).toBe('BYE');

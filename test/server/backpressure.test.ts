@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { connect, expectedEcho, readBytes } from '../helpers/clients.js';
-import { startServerProcess } from '../helpers/server-process.js';
+import { connect, expectedEcho, readBytes } from '../support/clients.js';
+import { startServerProcess } from '../support/server-process.js';
 
 /** Resident memory of a process, from the kernel (not from the process's own opinion). */
 function rssBytes(pid: number): number {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { echoOnce } from '../helpers/clients.js';
-import { SERVER_CLI, startServerProcess } from '../helpers/server-process.js';
+import { echoOnce } from '../support/clients.js';
+import { SERVER_CLI, startServerProcess } from '../support/server-process.js';
 
 /** Runs echo-server to completion (for start-up errors) and returns its code and output. */
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {

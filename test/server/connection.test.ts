@@ -4,7 +4,7 @@ import { Connection, OWN_READS } from '../../src/server/connection.js';
 import { socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { sleep, spawn, type Operation } from '../../src/tasks/index.js';
-import { readBytes } from '../helpers/clients.js';
+import { readBytes } from '../support/clients.js';
 import { eventually } from '../support/eventually.js';
 
 /**

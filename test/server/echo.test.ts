@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { connect, echoOnce, expectedEcho, readBytes } from '../helpers/clients.js';
-import { startTestServer } from '../helpers/server.js';
+import { connect, echoOnce, expectedEcho, readBytes } from '../support/clients.js';
+import { startServer } from '../support/server.js';
 
 describe('echo server bytes', () => {
   it('echoes all 256 byte values upper-cased like bytes.upper()', async () => {
-    const server = await startTestServer();
+    const { server } = await startServer();
     const all = Buffer.alloc(256);
     for (let i = 0; i < 256; i++) all[i] = i;
     const reply = await echoOnce(server.port, all);
@@ -12,7 +12,7 @@ describe('echo server bytes', () => {
   });
 
   it('passes UTF-8 text split at every byte boundary through unchanged but for ASCII letters', async () => {
-    const server = await startTestServer();
+    const { server } = await startServer();
     const text = Buffer.from('grüße, ǆ ß Ω 😀 from the echo server', 'utf8');
     const expected = expectedEcho(text);
     const socket = await connect(server.port);
@@ -29,7 +29,7 @@ describe('echo server bytes', () => {
   });
 
   it('echoes 1 MiB payloads on 20 connections at once, exactly', async () => {
-    const server = await startTestServer();
+    const { server } = await startServer();
     const payloads = Array.from({ length: 20 }, (_, n) => {
       const bytes = Buffer.alloc(1024 * 1024);
       for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + n * 7) & 0xff;
@@ -45,7 +45,7 @@ describe('echo server bytes', () => {
   });
 
   it('keeps order and length over many small writes on one connection', async () => {
-    const server = await startTestServer();
+    const { server } = await startServer();
     const socket = await connect(server.port);
     const parts: Buffer[] = [];
     for (let i = 0; i < 2000; i++) parts.push(Buffer.from(`msg-${i}-abcxyz;`));

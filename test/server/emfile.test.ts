@@ -1,7 +1,8 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { connect, echoOnce, readBytes, waitFor } from '../helpers/clients.js';
-import { startServerProcess } from '../helpers/server-process.js';
+import { connect, echoOnce, readBytes } from '../support/clients.js';
+import { eventually } from '../support/eventually.js';
+import { startServerProcess } from '../support/server-process.js';
 
 const CLIENTS = 150;
 
@@ -17,7 +18,7 @@ describe('descriptor exhaustion', () => {
       socket.once('close', () => closedByServer++);
       socket.resume();
     }
-    expect(await waitFor(() => closedByServer > 0)).toBe(true);
+    await eventually(() => closedByServer > 0, 'the server to close an extra connection');
     // Those it holds it still serves: each answers (a closed one would end the read instead).
     const replies = await Promise.all(
       sockets.map(async (socket) => {
@@ -34,13 +35,9 @@ describe('descriptor exhaustion', () => {
 
     for (const socket of sockets) socket.destroy();
     // Serving again: a fresh client gets its echo once the old descriptors are closed.
-    let servedAgain = false;
-    for (let attempt = 0; attempt < 100 && !servedAgain; attempt++) {
-      const answer = await echoOnce(server.port, Buffer.from('back again')).catch(() => Buffer.alloc(0));
-      servedAgain = answer.toString() === 'BACK AGAIN';
-      if (!servedAgain) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(servedAgain).toBe(true);
+    const servesAgain = async () =>
+      (await echoOnce(server.port, Buffer.from('back again')).catch(() => Buffer.alloc(0))).toString() === 'BACK AGAIN';
+    await eventually(servesAgain, 'the server to serve a fresh client', 20_000, 100);
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);

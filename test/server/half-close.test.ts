@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { closed, connect, expectedEcho, readBytes, waitFor } from '../helpers/clients.js';
-import { startTestServer } from '../helpers/server.js';
+import { closed, connect, expectedEcho, readBytes } from '../support/clients.js';
+import { eventually } from '../support/eventually.js';
+import { startServer } from '../support/server.js';
 
 describe('half-close', () => {
   it('echoes everything sent before FIN, then closes', async () => {
-    const server = await startTestServer();
+    const { server } = await startServer();
     const socket = await connect(server.port);
     const payload = Buffer.alloc(300_000, 'half-closed stream ');
     const reply = readBytes(socket, Infinity);
@@ -13,7 +14,7 @@ describe('half-close', () => {
     expect(bytes.length).toBe(payload.length);
     expect(bytes.equals(expectedEcho(payload))).toBe(true);
     expect(await closed(socket)).toBe(true);
-    expect(await waitFor(() => server.stats.connectionsClosed.client === 1)).toBe(true);
+    await eventually(() => server.stats.connectionsClosed.client === 1, 'the close to be counted');
     expect(server.stats.connectionsActive).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { closed, connect, expectedEcho, readBytes, waitFor } from '../helpers/clients.js';
-import { startTestServer } from '../helpers/server.js';
+import { closed, connect, expectedEcho, readBytes } from '../support/clients.js';
+import { eventually } from '../support/eventually.js';
+import { startServer } from '../support/server.js';
 
 async function roundTrip(socket: import('node:net').Socket, text: string): Promise<string> {
   const reply = readBytes(socket, text.length);
@@ -10,7 +11,7 @@ async function roundTrip(socket: import('node:net').Socket, text: string): Promi
 
 describe('limits', () => {
   it('closes connections past --max-connections at once and counts them, serving the others', async () => {
-    const server = await startTestServer({ maxConnections: 3 });
+    const { server } = await startServer({ maxConnections: 3 });
     const kept = await Promise.all([1, 2, 3].map(() => connect(server.port)));
     for (const socket of kept) expect(await roundTrip(socket, 'before')).toBe('BEFORE');
 
@@ -26,14 +27,14 @@ describe('limits', () => {
     for (const socket of kept) expect(await roundTrip(socket, 'still here')).toBe('STILL HERE');
     // A freed slot is usable again.
     kept[0]!.destroy();
-    expect(await waitFor(() => server.stats.connectionsActive === 2)).toBe(true);
+    await eventually(() => server.stats.connectionsActive === 2, 'the slot to be freed');
     const next = await connect(server.port);
     expect(await roundTrip(next, 'next')).toBe('NEXT');
     for (const socket of [...kept, next]) socket.destroy();
   });
 
   it('closes a connection that stays idle past --idle-timeout, not a busy one', async () => {
-    const server = await startTestServer({ idleTimeoutMs: 1000 });
+    const { server } = await startServer({ idleTimeoutMs: 1000 });
     const idle = await connect(server.port);
     const busy = await connect(server.port);
     // The busy client talks every 100 ms, ten times more often than the timeout asks.
@@ -44,14 +45,14 @@ describe('limits', () => {
     }
     expect(idle.closed).toBe(true);
     expect(busy.closed).toBe(false);
-    expect(await waitFor(() => server.stats.connectionsClosed.idle === 1)).toBe(true);
+    await eventually(() => server.stats.connectionsClosed.idle === 1, 'the idle close to be counted');
     const payload = Buffer.from('last words');
     expect((await readBytesAfterWrite(busy, payload)).equals(expectedEcho(payload))).toBe(true);
     busy.destroy();
   });
 
   it('closes an idle client that stopped reading, though its echo can never drain', async () => {
-    const server = await startTestServer({ idleTimeoutMs: 300 });
+    const { server } = await startServer({ idleTimeoutMs: 300 });
     const socket = await connect(server.port);
     socket.on('error', () => {});
     socket.pause(); // never reads
@@ -62,7 +63,7 @@ describe('limits', () => {
     }
     expect(server.stats.backpressurePauses).toBeGreaterThan(0);
     // Idle from here on: the server must let go within the timeout plus its close deadline.
-    expect(await waitFor(() => server.stats.connectionsClosed.idle === 1, 15_000)).toBe(true);
+    await eventually(() => server.stats.connectionsClosed.idle === 1, 'the idle close to be counted');
     expect(server.stats.connectionsActive).toBe(0);
     socket.destroy();
   });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acceptWaiting, haveOwnSockets, socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
-import { connect, readBytes } from '../helpers/clients.js';
+import { connect, readBytes } from '../support/clients.js';
 import { eventually } from '../support/eventually.js';
 
 const servers: net.Server[] = [];

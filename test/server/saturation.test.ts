@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { metricsPort } from '../deploy/metrics-port.js';
-import { startServerProcess } from '../helpers/server-process.js';
+import { startServerProcess } from '../support/server-process.js';
 import { LoadProcess } from '../load/support/cli.js';
 import { scrape } from '../metrics/scrape.js';
 import { eventually } from '../support/eventually.js';

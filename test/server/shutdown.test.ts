@@ -1,7 +1,8 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { connect, expectedEcho, waitFor } from '../helpers/clients.js';
-import { startServerProcess } from '../helpers/server-process.js';
+import { connect, expectedEcho } from '../support/clients.js';
+import { eventually } from '../support/eventually.js';
+import { startServerProcess } from '../support/server-process.js';
 
 /** A client that streams bytes until the server ends the connection, keeping all it got back. */
 function streamingClient(socket: net.Socket, chunkSize: number) {
@@ -44,10 +45,10 @@ describe('graceful shutdown', () => {
     const clients = await Promise.all(
       Array.from({ length: 20 }, async () => streamingClient(await connect(server.port), 8 * 1024)),
     );
-    await waitFor(() => clients.every((c) => c.received.length > 3));
+    await eventually(() => clients.every((c) => c.received.length > 3), 'every client to get echoes');
 
     server.child.kill('SIGTERM');
-    expect(await waitFor(() => server.logs.some((l) => l.msg === 'shutdown begun'))).toBe(true);
+    await eventually(() => server.logs.some((l) => l.msg === 'shutdown begun'), 'shutdown to begin');
     await expect(connect(server.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
     await Promise.all(clients.map((c) => c.ended));
@@ -73,7 +74,7 @@ describe('graceful shutdown', () => {
     const socket = await connect(server.port);
     socket.on('error', () => {});
     server.child.kill('SIGTERM');
-    expect(await waitFor(() => server.logs.some((l) => l.msg === 'shutdown begun'))).toBe(true);
+    await eventually(() => server.logs.some((l) => l.msg === 'shutdown begun'), 'shutdown to begin');
     socket.end(); // the client leaves: shutdown need not wait for the timeout
     expect(await server.exited).toBe(0);
     const done = server.logs.find((l) => l.msg === 'shutdown done')!;
@@ -85,7 +86,7 @@ describe('graceful shutdown', () => {
     const socket = await connect(server.port);
     socket.on('error', () => {});
     server.child.kill('SIGINT');
-    expect(await waitFor(() => server.logs.some((l) => l.msg === 'shutdown begun'))).toBe(true);
+    await eventually(() => server.logs.some((l) => l.msg === 'shutdown begun'), 'shutdown to begin');
     server.child.kill('SIGINT');
     expect(await server.exited).toBe(130);
     socket.destroy();

@@ -9,7 +9,7 @@ import {
   type BlockedLoopEvent,
   type BlockedLoopMonitor,
 } from '../../src/tasks/index.js';
-import { until } from './fixtures/helpers.js';
+import { eventually } from '../support/eventually.js';
 import { spin } from './fixtures/spin.js';
 
 let monitor: BlockedLoopMonitor | undefined;
@@ -70,7 +70,7 @@ describe('blocked-loop monitor', () => {
     task.name = 'conn';
     task.about = { toString: () => '127.0.0.1:5555' };
     await task.join();
-    await until(() => byCause(events, 'task').length > 0, 'the task event');
+    await eventually(() => byCause(events, 'task').length > 0, 'the task event');
     await beats();
     // Only this task ever held the loop: a loaded machine may add late beats, never a task.
     expect(byCause(events, 'task')).toEqual([
@@ -89,14 +89,14 @@ describe('blocked-loop monitor', () => {
       spin(250);
     });
     await task.join();
-    await until(() => byCause(events, 'task').length > 0, 'the task event');
+    await eventually(() => byCause(events, 'task').length > 0, 'the task event');
     expect(byCause(events, 'task').map((e) => [e.taskId, e.taskName])).toEqual([[task.id, 'quickButGreedy']]);
   });
 
   it('reports a stretch outside any task, naming none', async () => {
     const events = await start(100);
     const spunMs = spin(300);
-    await until(() => byCause(events, 'outside').length > 0, 'the outside event');
+    await eventually(() => byCause(events, 'outside').length > 0, 'the outside event');
     expect(byCause(events, 'task')).toEqual([]);
     const [outside] = byCause(events, 'outside');
     // The gap between the beats around it, less one tick (25 ms).
@@ -107,7 +107,7 @@ describe('blocked-loop monitor', () => {
   it('calls a loop busy with thousands of short steps busy, and names no task', async () => {
     const events = await start(100);
     await pingPong(600, 0);
-    await until(() => byCause(events, 'busy').length > 0, 'the busy event');
+    await eventually(() => byCause(events, 'busy').length > 0, 'the busy event');
     await beats();
     expect(byCause(events, 'task')).toEqual([]);
     expect(byCause(events, 'outside')).toEqual([]);
@@ -120,7 +120,7 @@ describe('blocked-loop monitor', () => {
     // looks in a row (a look every 12.5 ms), yet none held the loop past 100 ms.
     const events = await start(100);
     await pingPong(600, 30);
-    await until(() => byCause(events, 'busy').length > 0, 'the busy event');
+    await eventually(() => byCause(events, 'busy').length > 0, 'the busy event');
     await beats();
     expect(byCause(events, 'task')).toEqual([]);
   });
@@ -136,7 +136,7 @@ describe('blocked-loop monitor', () => {
     spin(250);
     await beats();
     await pingPong(400, 0);
-    await until(() => events.length >= 3, 'three events');
+    await eventually(() => events.length >= 3, 'three events');
     await beats();
     for (const cause of BLOCKED_LOOP_CAUSES) {
       expect(monitorStats.blockedLoopEvents[cause] - before[cause], cause).toBe(byCause(events, cause).length);
@@ -165,7 +165,7 @@ describe('blocked-loop monitor', () => {
     await monitor!.stop(); // idempotent
     const events = await start(50);
     spin(200);
-    await until(() => events.length > 0, 'an event from the new detector');
+    await eventually(() => events.length > 0, 'an event from the new detector');
   });
 
   it('refuses a limit that is not positive', () => {

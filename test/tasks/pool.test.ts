@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Event, Pool, PoolFull, sleep, spawn, type Task } from '../../src/tasks/index.js';
-import { collectFailures, forever, until } from './fixtures/helpers.js';
+import { eventually } from '../support/eventually.js';
+import { collectFailures, forever } from './fixtures/helpers.js';
 
 beforeEach(() => {
   collectFailures();
@@ -125,7 +126,7 @@ describe('Pool', () => {
     const waiter = spawn(function* () { return yield* pool.spawn(member, new Event()); });
     await sleep(0);
     pool.discard(first);
-    await until(() => waiter.dead, 'the waiting spawn to get its slot');
+    await eventually(() => waiter.dead, 'the waiting spawn to get its slot');
     expect(pool.has(waiter.value!)).toBe(true);
     first.kill();
     pool.kill();

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from '../../../load/result.js';
+import { eventually } from '../../support/eventually.js';
 
 /** The built entry point: the tests run echo-load exactly as users do (`npm run build` first). */
 export const LOAD_CLI = fileURLToPath(new URL('../../../dist/load/cli.js', import.meta.url));
@@ -33,14 +34,19 @@ export class LoadProcess {
     });
   }
 
-  /** Polls (bounded) until `condition` holds for the output so far. */
+  /**
+   * Waits (bounded) until `condition` holds for the output so far; fails at once if echo-load
+   * exits first.
+   */
   async waitFor(condition: (self: LoadProcess) => boolean, limitMs = 30_000): Promise<void> {
-    const deadline = Date.now() + limitMs;
-    while (!condition(this)) {
-      if (Date.now() > deadline) throw new Error(`condition not met within ${limitMs} ms; stderr so far:\n${this.stderr}`);
+    const met = () => {
+      if (condition(this)) return true;
       if (this.child.exitCode !== null) throw new Error(`echo-load exited early (${this.child.exitCode}):\n${this.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+      return false;
+    };
+    await eventually(met, 'the output awaited from echo-load', limitMs, 25).catch((error: Error) => {
+      throw this.child.exitCode === null ? new Error(`${error.message}; stderr so far:\n${this.stderr}`) : error;
+    });
   }
 }
 

@@ -1,6 +1,5 @@
 import net from 'node:net';
 import { afterEach } from 'vitest';
-import { startEchoServer } from '../../../src/server/index.js';
 import { upperAscii } from '../../../load/payload.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -8,13 +7,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
 });
-
-/** The real echo server (src/server) on 127.0.0.1, port 0, shut down after the test. */
-export async function startRealServer(): Promise<{ port: number }> {
-  const server = await startEchoServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 1000 });
-  cleanups.push(async () => void (await server.shutdown()));
-  return { port: server.port };
-}
 
 /**
  * A hand-written server for the fault tests: `onData` decides what each connection gets back.

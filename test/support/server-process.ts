@@ -12,7 +12,10 @@ export interface ServerProcess {
   /** Every JSON log line so far. */
   logs: Array<Record<string, unknown>>;
   stderr: () => string;
-  /** Resolves with the exit code (or 128 + signal number) once the process has exited. */
+  /**
+   * Resolves with the exit code (or 128 + signal number) once the process has exited and
+   * every line it wrote has been read: `logs` is then complete.
+   */
   exited: Promise<number>;
 }
 
@@ -22,10 +25,13 @@ afterEach(() => {
 });
 
 /**
- * Starts `echo-server --port 0 ...args` (via `shell` when given, e.g. to lower `ulimit -n`)
- * and resolves once it logs `listening`.
+ * Starts `echo-server --port 0 ...args` (via `shellPrefix` when given, e.g. to lower
+ * `ulimit -n`) and resolves once it logs `listening`.
  */
-export function startServerProcess(args: string[] = [], options: { shellPrefix?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServerProcess> {
+export function startServerProcess(
+  args: string[] = [],
+  options: { shellPrefix?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ServerProcess> {
   // Metrics on a free port too: the default (9464) would collide between test files.
   const argv = [SERVER_CLI, '--port', '0', '--metrics-port', '0', ...args];
   const child = options.shellPrefix
@@ -37,9 +43,11 @@ export function startServerProcess(args: string[] = [], options: { shellPrefix?:
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // 'close', not 'exit': it comes after the child's stdout has ended, so no line is still in flight.
   const exited = new Promise<number>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
   });
+  const started = (port: number): ServerProcess => ({ child, port, logs, stderr: () => stderr, exited });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -52,7 +60,7 @@ export function startServerProcess(args: string[] = [], options: { shellPrefix?:
       logs.push(entry);
       if (entry.msg === 'listening') {
         clearTimeout(timer);
-        resolve({ child, port: entry.port as number, logs, stderr: () => stderr, exited });
+        resolve(started(entry.port as number));
       }
     });
     void exited.then((code) => {

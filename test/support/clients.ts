@@ -65,13 +65,3 @@ export function closed(socket: net.Socket, timeoutMs = 10_000): Promise<boolean>
     socket.resume();
   });
 }
-
-/** Polls `condition` every 10 ms until it holds or `timeoutMs` passes; returns whether it held. */
-export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
