@@ -65,7 +65,7 @@ describe('npm run demo (dist/scripts/demo.js)', () => {
     // Interrupt once all 50 connections are up, as the server's own metrics tell (bounded polling).
     for (let tries = 0; tries < 300; tries++) {
       const text = await (await fetch(metrics)).text();
-      if (/^echo_connections_active 50$/m.test(text)) break;
+      if (/^echo_connections_active{listener="plain"} 50$/m.test(text)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     child.kill('SIGINT');

@@ -35,7 +35,7 @@ describe('echo-server metrics options', () => {
     // Draining: unhealthy, yet metrics still answer and show the client still connected.
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 503, body: 'shutting down\n' });
     const samples = await scrape(base);
-    expect(samples.get('echo_connections_active')).toBe(1);
+    expect(samples.get('echo_connections_active{listener="plain"}')).toBe(1);
     expect(samples.get('echo_received_bytes_total')).toBe(5);
 
     client.end();

@@ -58,7 +58,7 @@ describe('Prometheus scraping a server under load', () => {
     await prometheus.waitFor('up{job="echo-server"}', (v) => v.length === 1 && v[0] === 1);
     const traffic = load(server.port, 8);
     teardown.push(() => traffic.stop());
-    await prometheus.waitFor('echo_connections_active', (v) => v[0] === 8);
+    await prometheus.waitFor('sum(echo_connections_active)', (v) => v[0] === 8);
     const [rate] = await prometheus.waitFor('rate(echo_received_bytes_total[5s])', (v) => v.length === 1 && v[0]! > 0);
     expect(rate).toBeGreaterThan(0);
     await prometheus.waitFor('rate(echo_sent_bytes_total[5s])', (v) => v.length === 1 && v[0]! > 0);
@@ -68,10 +68,10 @@ describe('Prometheus scraping a server under load', () => {
     expect(trips).toBeGreaterThan(0);
     // Once the clients are gone, Prometheus's latest samples equal the server's own counts.
     const bytes = trips * 1024;
-    await prometheus.waitFor('echo_connections_active', (v) => v[0] === 0);
+    await prometheus.waitFor('sum(echo_connections_active)', (v) => v[0] === 0);
     await prometheus.waitFor('echo_received_bytes_total', (v) => v[0] === bytes);
     await prometheus.waitFor('echo_sent_bytes_total', (v) => v[0] === bytes);
-    await prometheus.waitFor('echo_connections_accepted_total', (v) => v[0] === 8);
+    await prometheus.waitFor('sum(echo_connections_accepted_total)', (v) => v[0] === 8);
     await prometheus.waitFor('echo_connections_closed_total{reason="client"}', (v) => v[0] === 8);
     await prometheus.waitFor('echo_connection_duration_seconds_count', (v) => v[0] === 8);
     expect(server.stats.bytesReceived).toBe(bytes);

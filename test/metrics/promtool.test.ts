@@ -21,8 +21,10 @@ async function exposition(): Promise<string> {
   const stats = new ServerStats();
   const registry = createMetricsRegistry({ stats, version: '0.1.0' });
   // Non-zero values everywhere, so that every sample line is exercised.
-  stats.connectionsAccepted = stats.connectionsActive = 3;
-  stats.connectionClosed('idle', 0.2);
+  stats.acceptedBy.plain = stats.activeBy.plain = 3;
+  stats.acceptedBy.tls = stats.activeBy.tls = 2;
+  stats.connectionClosed('plain', 'idle', 0.2);
+  stats.tlsHandshakeFailures.timeout = stats.proxyHeaderFailures.malformed = stats.tlsReloads.ok = 1;
   stats.bytesReceived = stats.bytesSent = 1024;
   return registry.metrics();
 }
@@ -36,6 +38,9 @@ describe('exposition', () => {
       '# TYPE echo_connections_accepted_total counter',
       '# TYPE echo_connections_rejected_total counter',
       '# TYPE echo_connections_closed_total counter',
+      '# TYPE echo_tls_handshake_failures_total counter',
+      '# TYPE echo_proxy_header_failures_total counter',
+      '# TYPE echo_tls_reloads_total counter',
       '# TYPE echo_received_bytes_total counter',
       '# TYPE echo_sent_bytes_total counter',
       '# TYPE echo_reads_total counter',

@@ -28,7 +28,7 @@ describe('metrics of a real server', () => {
       expect(await roundTrip(b, 'world')).toBe('WORLD');
     }
     const during = await scrape(base);
-    expect(during.get('echo_connections_active')).toBe(2);
+    expect(during.get('echo_connections_active{listener="plain"}')).toBe(2);
     expect(during.get('echo_tasks_active')! - before.get('echo_tasks_active')!).toBe(2);
 
     const third = await connect(server.port); // past --max-connections
@@ -41,8 +41,8 @@ describe('metrics of a real server', () => {
     await eventually(() => server.stats.connectionsActive === 0, 'every connection to close');
 
     const after = await scrape(base);
-    expect(after.get('echo_connections_active')).toBe(0);
-    expect(after.get('echo_connections_accepted_total')).toBe(2);
+    expect(after.get('echo_connections_active{listener="plain"}')).toBe(0);
+    expect(after.get('echo_connections_accepted_total{listener="plain"}')).toBe(2);
     expect(after.get('echo_connections_rejected_total')).toBe(1);
     expect(after.get('echo_connections_closed_total{reason="client"}')).toBe(1);
     expect(after.get('echo_connections_closed_total{reason="error"}')).toBe(1);
@@ -98,7 +98,7 @@ describe('metrics of a real server', () => {
     expect(samples.get('echo_connections_closed_total{reason="idle"}')).toBe(1);
     expect(samples.get('echo_connections_closed_total{reason="shutdown"}')).toBe(1);
     expect(samples.get('echo_connections_closed_total{reason="client"}')).toBe(0);
-    expect(samples.get('echo_connections_active')).toBe(0);
+    expect(samples.get('echo_connections_active{listener="plain"}')).toBe(0);
     expect(samples.get('echo_connection_duration_seconds_count')).toBe(2);
   });
 });

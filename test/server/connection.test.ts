@@ -23,7 +23,7 @@ async function socketPair(): Promise<{ connection: Connection; client: net.Socke
   const server = socketFromDescriptor(takeOver(await accepted)!, OWN_READS)!;
   cleanups.push(() => server.destroy());
   const stats = new ServerStats();
-  return { connection: new Connection(server, stats), client, server, stats };
+  return { connection: new Connection(server, stats, 'plain', true), client, server, stats };
 }
 
 const cleanups: Array<() => void> = [];

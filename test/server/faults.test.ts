@@ -19,7 +19,7 @@ describe('faults', () => {
     }
     await eventually(() => server.stats.connectionsActive === 0, 'every connection to close');
     // Each reset reached the server as ECONNRESET: an error, never a client's normal close.
-    expect(server.stats.connectionsClosed).toEqual({ client: 0, idle: 0, error: rounds, shutdown: 0 });
+    expect(server.stats.connectionsClosed).toEqual({ client: 0, idle: 0, error: rounds, shutdown: 0, setup: 0 });
     // Still serving.
     expect((await echoOnce(port, Buffer.from('alive?'))).toString()).toBe('ALIVE?');
     expect(server.stats.connectionsClosed.client).toBe(1);
@@ -47,7 +47,7 @@ describe('faults', () => {
       socket.destroy();
     }
     await eventually(() => server.stats.connectionsActive === 1, 'all but the steady client to close');
-    expect(server.stats.connectionsClosed).toEqual({ client: 0, idle: 0, error: vanishing, shutdown: 0 });
+    expect(server.stats.connectionsClosed).toEqual({ client: 0, idle: 0, error: vanishing, shutdown: 0, setup: 0 });
     const reply = new Promise<string>((resolve) => steady.once('data', (d: Buffer) => resolve(d.toString())));
     steady.write('steady');
     expect(await reply).toBe('STEADY');

@@ -29,7 +29,7 @@ describe('a saturated server', () => {
     const base = `http://127.0.0.1:${metricsPort(server)}`;
     const busy = new LoadProcess(['--port', String(server.port), '--clients', String(BUSY), '--duration', '60s', '--timeout', '0', '--no-progress'], 120_000);
     try {
-      await eventually(async () => (await scrape(base)).get('echo_connections_active') === BUSY, 'the busy clients to connect', 60_000);
+      await eventually(async () => (await scrape(base)).get('echo_connections_active{listener="plain"}') === BUSY, 'the busy clients to connect', 60_000);
       const before = (await scrape(base)).get('echo_reads_total')!;
       const joined = await join(server.port);
       const after = (await scrape(base)).get('echo_reads_total')!;
