@@ -21,7 +21,7 @@ const connections = Number(connectionsText);
 
 /** What each endpoint's answers must be: a mismatch otherwise (autocannon counts them). */
 const ENDPOINTS = {
-  metrics: { url: `${base}/metrics`, verifyBody: (body: string) => body.includes('\necho_connections_active ') },
+  metrics: { url: `${base}/metrics`, verifyBody: (body: string) => body.includes('\necho_connections_active{listener="plain"} ') },
   healthz: { url: `${base}/healthz`, expectBody: 'ok\n' },
 } satisfies Record<string, Partial<autocannon.Options>>;
 type Endpoint = keyof typeof ENDPOINTS;

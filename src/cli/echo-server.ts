@@ -99,7 +99,6 @@ async function main(): Promise<void> {
         host: options.metrics.host,
         port: options.metrics.port,
         stats: server.stats,
-        isHealthy: () => server.serving,
         logger: log,
         version: VERSION,
       });
@@ -108,7 +107,8 @@ async function main(): Promise<void> {
       throw error;
     }
   }
-  // /healthz answers 503 throughout the shutdown; metrics close only once the server has stopped.
+  // /healthz answers 503 from the moment shutdown begins; metrics close only once the server has stopped.
+  void server.stopping.wait().then(() => metrics?.setHealthy(false));
   handleSignals(server, log, async () => {
     await metrics?.close();
     await monitor?.stop();

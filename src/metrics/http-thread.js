@@ -1,16 +1,18 @@
 // @ts-check
 /**
  * The metrics endpoint's HTTP thread (see `http-messages.ts` for why it has a thread, and
- * `metrics-server.ts` for the main thread's side). It only moves bytes: each request goes to
- * the main thread as a message, and the answer comes back as one. It keeps no state but the
- * responses it waits for; `close` ends open keep-alive connections too, since Prometheus holds
- * one open between scrapes.
+ * `metrics-server.ts` for the main thread's side). It answers health, 404 and 405 itself; for
+ * `/metrics` it asks the main thread for a rendering, one at a time, which answers every
+ * request waiting. `close` ends open keep-alive connections too, since Prometheus holds one
+ * open between scrapes.
  *
  * Plain JavaScript, type-checked through `// @ts-check` (see `tsconfig.json`), so that the
  * same file runs from src/ under vitest and from dist/: Node cannot start a worker from a .ts
  * file. The message types come from `http-messages.ts`, as types only.
  */
+import { readlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** @typedef {import('./http-messages.js').FromHttpThread} FromHttpThread */
@@ -19,22 +21,67 @@ import { parentPort, workerData } from 'node:worker_threads';
 if (!parentPort) throw new Error('http-thread.js runs as a worker thread');
 const port = parentPort;
 /** @type {import('./http-messages.js').HttpThreadData} */
-const { host, port: listenPort } = workerData;
+const { host, port: listenPort, health } = workerData;
+
+/**
+ * This thread yields to the echo loop: on Linux a thread has a nice value of its own
+ * (setpriority on its thread id), so it takes the lowest. When monitoring and echo traffic
+ * compete for a core, echo traffic wins and scrapes wait (`npm run bench:storm` measures it).
+ * Elsewhere, or where the kernel refuses, the thread keeps the process's priority.
+ */
+function yieldToTheEchoLoop() {
+  if (process.platform !== 'linux') return;
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(threadId, 19);
+  } catch {
+    // No /proc, or not allowed: run at the process's priority.
+  }
+}
+yieldToTheEchoLoop();
 
 /** @param {FromHttpThread} message */
 const send = (message) => port.postMessage(message);
 
 /** @type {Map<number, import('node:http').ServerResponse>} */
 const waiting = new Map();
+/** Metrics requests not yet sent to the main thread, and whether a rendering is under way. */
+/** @type {number[]} */
+let wanting = [];
+let rendering = false;
 let lastId = 0;
 let listening = false;
 
+const TEXT = { 'Content-Type': 'text/plain; charset=utf-8' };
+
+/**
+ * `GET /metrics`: the main thread's rendering; `GET /healthz`: 200 `ok` while healthy, 503
+ * `shutting down` once shutdown began; other methods on those paths 405, other paths 404. A
+ * query string is ignored.
+ */
 const server = createServer((request, response) => {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (path !== '/metrics' && path !== '/healthz') return void response.writeHead(404, TEXT).end('not found\n');
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return void response.writeHead(405, { ...TEXT, Allow: 'GET, HEAD' }).end('method not allowed\n');
+  }
+  if (path === '/healthz') {
+    return void (Atomics.load(health, 0) === 1 ? response.writeHead(200, TEXT).end('ok\n') : response.writeHead(503, TEXT).end('shutting down\n'));
+  }
   const id = ++lastId;
   waiting.set(id, response);
   response.once('close', () => waiting.delete(id));
-  send({ type: 'request', id, method: request.method ?? 'GET', url: request.url ?? '/' });
+  wanting.push(id);
+  askForRendering();
 });
+
+/** One rendering at a time; the requests that came meanwhile share the next. */
+function askForRendering() {
+  if (rendering || wanting.length === 0) return;
+  rendering = true;
+  send({ type: 'render', ids: wanting });
+  wanting = [];
+}
 
 server.on('error', (/** @type {NodeJS.ErrnoException} */ error) => {
   send({ type: 'error', code: error.code, message: error.message });
@@ -43,11 +90,15 @@ server.on('error', (/** @type {NodeJS.ErrnoException} */ error) => {
 
 port.on('message', (/** @type {ToHttpThread} */ message) => {
   if (message.type === 'response') {
-    const response = waiting.get(message.id);
-    if (!response) return; // the client went away meanwhile
-    waiting.delete(message.id);
-    response.writeHead(message.status, message.headers);
-    response.end(message.body);
+    rendering = false;
+    for (const id of message.ids) {
+      const response = waiting.get(id);
+      if (!response) continue; // the client went away meanwhile
+      waiting.delete(id);
+      response.writeHead(message.status, message.headers);
+      response.end(message.body);
+    }
+    askForRendering();
   } else if (message.type === 'close') {
     server.close(() => send({ type: 'closed' }));
     server.closeAllConnections();

@@ -2,7 +2,6 @@ import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { FromHttpThread, HttpThreadData, ToHttpThread } from './http-messages.js';
 import { createMetricsRegistry, type ServerCounters } from './registry.js';
-import { route } from './routes.js';
 import { describeListenFailure } from '../listen-error.js';
 
 // The HTTP thread's program is a file of its own, plain JavaScript (see http-thread.js), next
@@ -25,8 +24,6 @@ export interface MetricsServerOptions {
   /** 0 picks a free port; the one chosen is in the result. */
   port: number;
   stats: ServerCounters;
-  /** True while the server serves; false once shutdown began (`/healthz` then answers 503). */
-  isHealthy: () => boolean;
   logger: { info(object: object, message: string): void; error(object: object, message: string): void };
   version: string;
 }
@@ -35,16 +32,19 @@ export interface MetricsServerOptions {
 export interface MetricsServer {
   port: number;
   registry: Registry;
+  /** `/healthz` answers 200 while healthy (the start), 503 once set unhealthy (shutdown began). */
+  setHealthy(healthy: boolean): void;
   /** Stops listening and ends open scrape connections (Prometheus keeps them alive). */
   close(): Promise<void>;
 }
 
 /**
  * Serves the Prometheus text format on `GET /metrics` and health on `GET /healthz` (200 `ok`
- * while serving, 503 `shutting down` once `isHealthy()` turns false), on its own port so that
- * echo traffic and monitoring never share a socket; any other path answers 404 (see `route`).
- * The HTTP server runs on a thread of its own (see `http-thread.js`); the registry, and so
- * every number, stays on this thread.
+ * while healthy, 503 `shutting down` after `setHealthy(false)`), on its own port so that echo
+ * traffic and monitoring never share a socket; any other path answers 404. The HTTP server
+ * runs on a thread of its own (see `http-thread.js`), at the lowest priority, and answers
+ * health itself; the registry, and so every number, stays on this thread, which renders it
+ * once for all the scrapes that wait meanwhile.
  *
  * @example
  *   const metrics = await startMetricsServer({
@@ -54,9 +54,11 @@ export interface MetricsServer {
  *   await metrics.close();
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const { host, isHealthy, logger } = options;
+  const { host, logger } = options;
   const registry = createMetricsRegistry({ stats: options.stats, version: options.version });
-  const workerData: HttpThreadData = { host, port: options.port };
+  const health = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  Atomics.store(health, 0, 1);
+  const workerData: HttpThreadData = { host, port: options.port, health };
   const thread = new Worker(HTTP_THREAD, { workerData, name: 'metrics http' });
   const send = (message: ToHttpThread) => thread.postMessage(message);
 
@@ -76,12 +78,12 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         case 'error':
           if (!listening) return reject(listenError(host, options.port, message.code, message.message));
           return logger.error({ code: message.code, err: message.message }, 'metrics server error');
-        case 'request':
-          return void route(message.method, message.url, registry, isHealthy).then(
-            (reply) => send({ type: 'response', id: message.id, ...reply }),
+        case 'render':
+          return void registry.metrics().then(
+            (body) => send({ type: 'response', ids: message.ids, status: 200, headers: { 'Content-Type': registry.contentType }, body }),
             (error: unknown) => {
               logger.error({ err: error }, 'metrics collection failed');
-              send({ type: 'response', id: message.id, status: 500, headers: {}, body: 'metrics collection failed\n' });
+              send({ type: 'response', ids: message.ids, status: 500, headers: {}, body: 'metrics collection failed\n' });
             },
           );
         case 'closed':
@@ -98,6 +100,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   return {
     port,
     registry,
+    setHealthy(healthy) {
+      Atomics.store(health, 0, healthy ? 1 : 0);
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         closed = resolve;

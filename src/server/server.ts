@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { Logger } from '../log.js';
-import { Group, Pool, spawn, type Operation, type Task } from '../tasks/index.js';
+import { Event, Group, Pool, spawn, type Operation, type Task } from '../tasks/index.js';
 import { serveClient, type ClientSetup } from './client.js';
 import { CLOSE_DEADLINE_MS, Connection, OWN_READS } from './connection.js';
 import { StartupError } from './errors.js';
@@ -73,8 +73,8 @@ export interface ShutdownReport {
  */
 export class EchoServer {
   readonly stats = new ServerStats();
-  /** False once shutdown has begun: the health endpoint reports it. */
-  serving = true;
+  /** Set once shutdown has begun: `yield* server.stopping.wait()`, or `await` it (the CLI marks the server unhealthy then). */
+  readonly stopping = new Event();
   /** The client tasks, one per open connection. */
   readonly tasks: Group | Pool;
   readonly listeners: readonly Listener[];
@@ -148,6 +148,11 @@ export class EchoServer {
 
   get host(): string {
     return this.listeners[0]!.address.address;
+  }
+
+  /** True until shutdown begins. */
+  get serving(): boolean {
+    return !this.stopping.isSet();
   }
 
   /** Whether the server accepts and reads its sockets itself (see own-sockets.ts). */
@@ -225,7 +230,7 @@ function* acceptLoop(listener: Listener, server: EchoServer): Operation<void> {
 /** Shutdown, as a task: close the listeners, join the clients with a timeout, end the rest. */
 function* stop(server: EchoServer): Operation<ShutdownReport> {
   const { tasks, options } = server;
-  server.serving = false;
+  server.stopping.set();
   for (const listener of server.listeners) listener.close();
   const connections = tasks.size;
   options.logger?.info({ connections, timeoutMs: options.shutdownTimeoutMs }, 'shutdown begun');

@@ -21,7 +21,7 @@ afterEach(async () => {
  */
 async function serveStats(): Promise<{ stats: ServerStats; base: string }> {
   const stats = new ServerStats();
-  const server = await startMetricsServer({ host: '127.0.0.1', port: 0, stats, isHealthy: () => true, logger, version: '1.2.3' });
+  const server = await startMetricsServer({ host: '127.0.0.1', port: 0, stats, logger, version: '1.2.3' });
   open.push(server);
   return { stats, base: `http://127.0.0.1:${server.port}` };
 }

@@ -11,12 +11,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((server) => server.close()));
 });
 
-async function start(isHealthy: () => boolean = () => true) {
+async function start() {
   const server = await startMetricsServer({
     host: '127.0.0.1',
     port: 0,
     stats: new ServerStats(),
-    isHealthy,
     logger,
     version: '9.8.7',
   });
@@ -43,10 +42,9 @@ describe('metrics server', () => {
   });
 
   it('answers /healthz with 200 while serving and 503 once shutdown began', async () => {
-    let shuttingDown = false;
-    const { base } = await start(() => !shuttingDown);
+    const { server, base } = await start();
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
-    shuttingDown = true;
+    server.setHealthy(false);
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 503, body: 'shutting down\n' });
     // Metrics stay available while the server drains.
     expect((await get(`${base}/metrics`)).status).toBe(200);
@@ -88,7 +86,6 @@ describe('metrics server', () => {
         host: '127.0.0.1',
         port,
         stats: new ServerStats(),
-        isHealthy: () => true,
         logger,
         version: '0',
       });

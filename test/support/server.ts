@@ -52,10 +52,10 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     host: '127.0.0.1',
     port: 0,
     stats: server.stats,
-    isHealthy: () => server.serving,
     logger: overrides.logger ?? silent,
     version: 'test',
   });
+  void server.stopping.wait().then(() => metrics.setHealthy(false));
   running.push(() => metrics.close());
   return { server, port: server.port, metricsPort: metrics.port, base: `http://127.0.0.1:${metrics.port}` };
 }
