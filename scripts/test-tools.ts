@@ -17,6 +17,9 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   promtool: 'prometheus',
   'docker-compose': 'docker-compose',
   taskset: 'util-linux',
+  // Certificates made at test time, and a real PROXY protocol sender.
+  openssl: 'openssl',
+  haproxy: 'haproxy',
 };
 
 function installed(command: string, path = process.env.PATH): boolean {
