@@ -186,7 +186,7 @@ export const v2Header: fc.Arbitrary<HeaderCase> = fc
     const bytes = buildV2(command, family, address, tlvs, crc);
     const name = FAMILY_NAMES[family] ?? 'unknown';
     const ends = command === 1 && name !== 'unknown' ? v2Addresses(family, address) : [undefined, undefined];
-    const expectedTlvs = tlvs.map(({ type, value }) => ({ type, value: Buffer.from(value) }));
+    const expectedTlvs: ProxyHeader['tlvs'] = tlvs.map(({ type, value }) => ({ type, value: Buffer.from(value) }));
     if (crc) expectedTlvs.push({ type: 0x03, value: bytes.subarray(bytes.length - 4) });
     return { bytes, expected: header(2, command === 1 ? 'proxy' : 'local', name, ends[0], ends[1], expectedTlvs, bytes.length) };
   });
