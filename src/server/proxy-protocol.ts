@@ -7,9 +7,12 @@
  * takes the bytes received so far and says whether they hold a whole header (and how many
  * bytes it took, so that the next byte is the client's first data byte), or are still a valid
  * beginning of one (`INCOMPLETE`: read on), or can no longer be one (`ProxyHeaderError`, at the
- * first byte that rules it out, so that garbage is refused at once). It keeps no state between
- * calls: call it again with all the bytes so far. An incomplete header allocates nothing; a
- * complete one allocates its result only.
+ * first byte that rules it out, so that garbage is refused at once; the one thing it cannot
+ * judge early is a v2 CRC32C checksum, checked when the header is whole). It keeps no state
+ * between calls: call it again with all the bytes so far (each call reads the fixed part and
+ * hops over the TLVs received so far, so a v2 header dribbled in byte by byte costs the
+ * square of its TLV count: the server's header timeout bounds that). An incomplete header
+ * allocates nothing; a complete one allocates its result only.
  *
  * Addresses are written as Node writes a socket's `remoteAddress` (libuv's inet_ntop:
  * lower-case, the longest run of zero groups as `::`, `::ffff:1.2.3.4`), however the sender
@@ -147,7 +150,8 @@ const RAN_OUT = -1;
 let shortBy = 0;
 
 // Where the v1 address steps leave what they read, so that an incomplete line allocates
-// nothing: IPv4 octets (source at 0, destination at 4), IPv6 groups (source 0, destination 8).
+// nothing (a parse is synchronous, so one scratch serves every call): IPv4 octets (source at
+// 0, destination at 4), IPv6 groups (source 0, destination 8).
 const octets = new Uint8Array(8);
 const groups = new Uint16Array(16);
 
@@ -167,7 +171,7 @@ function parseV1(b: Uint8Array, n: number): ProxyHeader | typeof INCOMPLETE {
   if (p === RAN_OUT) return ranOut(end, shortBy + 13);
   if (p === end) return ranOut(end, 13); // "6 :: :: 0 0\r\n"
   const six = b[p] === 0x36;
-  if (!six && b[p] !== 0x34) throw v1Error(p, "expected TCP4, TCP6 or UNKNOWN");
+  if (!six && b[p] !== 0x34) throw v1Error(p, 'expected TCP4, TCP6 or UNKNOWN');
   p++;
   const shortest = six ? 2 : 7; // "::" or "0.0.0.0"
   if (p === end) return ranOut(end, 1 + shortest + 1 + shortest + 6);
