@@ -426,7 +426,7 @@ describe('the PROXY header parser, fuzzed', () => {
           expect(stream.subarray(header.length)).toEqual(Buffer.from(data));
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
@@ -482,7 +482,7 @@ describe('the PROXY header parser, fuzzed', () => {
           expect(completion, `refused ${JSON.stringify(line)} (${result.message}), yet ${JSON.stringify(completion)} is valid`).toBeUndefined();
         }
       }),
-      { numRuns: 3000 },
+      { numRuns: 2000 },
     );
   });
 
