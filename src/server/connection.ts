@@ -179,7 +179,7 @@ export class Connection implements MailboxHooks {
 
   /** Ends the connection at once (a reset, not a FIN), for `reason`: nothing more is read or written. */
   abort(reason: CloseReason): void {
-    this.reason ??= reason;
+    this.reason = reason; // whatever the socket reported on the way (a failed handshake's error)
     this.inbox.discard();
     this.socket.destroy();
   }
@@ -212,13 +212,25 @@ export class Connection implements MailboxHooks {
     const unread = this.inbox.discard();
     for (let i = unread.length - 1; i >= 0; i--) raw.unshift(unread[i]!);
     this.ownReads = false;
-    yield* endpoint.handshake(raw, (secure) => this.attach(secure));
+    // Until the handshake ends, the TLS engine listens to the socket (it reports errors as
+    // handshake failures); from the secure socket on, this connection does.
+    let secure: TLSSocket;
+    try {
+      secure = yield* endpoint.handshake(raw);
+    } catch (error) {
+      // Back to the raw socket, so that `close` sees it close (it may have already).
+      this.attach(raw);
+      if (raw.closed) this.closedForGood = true;
+      throw error;
+    }
+    this.attach(secure);
   }
 
-  /** The client certificate's subject, if the client presented one over TLS. */
+  /** The client certificate's subject, if the client presented one over TLS that the CA signed. */
   private subject(): string | undefined {
     const socket = this.socket as Partial<TLSSocket>;
-    if (typeof socket.getPeerCertificate !== 'function') return undefined;
+    // With --tls-client-auth request an untrusted certificate is let through: its name is not the client's.
+    if (typeof socket.getPeerCertificate !== 'function' || socket.authorized !== true) return undefined;
     const subject = socket.getPeerCertificate().subject as Record<string, string> | undefined;
     if (subject === undefined || Object.keys(subject).length === 0) return undefined;
     return Object.entries(subject).map(([key, value]) => `${key}=${value}`).join(',');

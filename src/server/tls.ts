@@ -36,66 +36,101 @@ export class TlsConfigError extends Error {
 }
 
 /**
- * The server's side of TLS: the certificate, the key and the client-certificate policy as one
- * secure context, and the handshake as a switch point. `reload()` reads the files again; a
- * connection gets the context current when its handshake begins, so open connections are
- * untouched, and a bad file keeps the old context (`reload` throws and changes nothing).
+ * The server's side of TLS: the certificate, the key and the client-certificate policy, and
+ * the handshake as a switch point. `reload()` reads the files again; a handshake uses the
+ * certificate current when it begins, so open connections are untouched, and a bad file keeps
+ * the old one (`reload` throws and changes nothing).
+ *
+ * The handshakes run in a `tls.Server` that never listens: the server hands it each socket
+ * (its 'connection' event), and it does what Node's own TLS servers do, above all checking a
+ * client certificate against the CA, which a bare server-side `TLSSocket` leaves undone
+ * (Node does that in the server's 'secure' handler). Its 'secureConnection' and
+ * 'tlsClientError' events then say how each handshake ended; the waiting task is found by the
+ * connection's address and port.
  *
  * @example
  *   const endpoint = new TlsEndpoint(settings);
  *   const secure = yield* endpoint.handshake(socket);   // throws TlsHandshakeError
  */
 export class TlsEndpoint {
-  private context: tls.SecureContext;
+  private readonly engine: tls.Server;
+  private readonly waiting = new Map<string, { resume: (socket: tls.TLSSocket) => void; fail: (error: unknown) => void }>();
 
   constructor(readonly settings: TlsSettings) {
-    this.context = TlsEndpoint.load(settings);
+    const { clientAuth } = settings;
+    this.engine = tls.createServer({
+      ...TlsEndpoint.load(settings),
+      requestCert: clientAuth !== 'none',
+      // The engine never refuses a certificate itself: it would destroy the socket without a
+      // word that names the connection (Node notes why only on that socket). It verifies the
+      // chain and says so in `authorized`; `settle` refuses, and the refusal is counted. (The
+      // price: a client without a certificate is closed after the handshake instead of
+      // getting OpenSSL's 'certificate required' alert in it.)
+      rejectUnauthorized: false,
+      // The deadline is the handshake's own (withTimeout below), not the engine's.
+      handshakeTimeout: 0,
+    });
+    this.engine.on('secureConnection', (socket: tls.TLSSocket) => this.settle(socket));
+    this.engine.on('tlsClientError', (error: NodeJS.ErrnoException, socket: tls.TLSSocket) => this.waiting.get(keyOf(socket))?.fail(classify(error)));
+  }
+
+  /** A handshake completed: the connection goes on if its client certificate is as required. */
+  private settle(socket: tls.TLSSocket): void {
+    const waiter = this.waiting.get(keyOf(socket));
+    if (this.settings.clientAuth === 'require' && !socket.authorized) {
+      const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+      const why = presented ? `TLS client certificate not trusted: ${String(socket.authorizationError)}` : 'no TLS client certificate';
+      socket.destroy();
+      waiter?.fail(new TlsHandshakeError('certificate', why));
+    } else if (waiter === undefined) {
+      socket.destroy(); // its client reset it already (its peer has no name any more)
+    } else {
+      waiter.resume(socket);
+    }
   }
 
   /** Reads the files again; on any error the old certificate stays and this throws. */
   reload(): void {
-    this.context = TlsEndpoint.load(this.settings);
+    this.engine.setSecureContext(TlsEndpoint.load(this.settings));
   }
 
   /**
    * Runs the server side of a TLS handshake on `raw` (whose unread bytes, put back with
-   * `unshift`, are the start of it) and returns the TLS socket once it is secure. `attach` is
-   * called with the TLS socket at once, before the handshake, so that its owner listens for
-   * errors from the first moment. Fails with a TlsHandshakeError: `timeout` after
+   * `unshift`, are the start of it) and returns the TLS socket once it is secure and, where
+   * required, its client certificate trusted. Fails with a TlsHandshakeError: `timeout` after
    * `handshakeTimeoutMs`, `reset` if the client went away, `certificate` if its certificate
    * was missing or not trusted where one is required, `protocol` for anything that is not a
    * TLS handshake the server can speak.
    */
-  *handshake(raw: Socket, attach: (socket: tls.TLSSocket) => void): Operation<tls.TLSSocket> {
-    const { clientAuth, handshakeTimeoutMs } = this.settings;
-    const socket = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: this.context,
-      requestCert: clientAuth !== 'none',
-      rejectUnauthorized: clientAuth === 'require',
-    });
-    attach(socket);
-    let outcome: void | typeof TIMED_OUT;
-    try {
-      outcome = yield* withTimeout(handshakeTimeoutMs > 0 ? handshakeTimeoutMs : Infinity, secured(socket), TIMED_OUT);
-    } catch (error) {
-      socket.destroy();
-      throw error;
-    }
+  *handshake(raw: Socket): Operation<tls.TLSSocket> {
+    const { handshakeTimeoutMs } = this.settings;
+    const key = keyOf(raw);
+    const outcome = yield* withTimeout(handshakeTimeoutMs > 0 ? handshakeTimeoutMs : Infinity, this.secured(key, raw), TIMED_OUT);
     if (outcome === TIMED_OUT) {
-      socket.destroy();
+      raw.destroy();
       throw new TlsHandshakeError('timeout', `no TLS handshake within ${handshakeTimeoutMs} ms`);
     }
-    // OpenSSL refuses a missing certificate itself; one that does not chain to the CA passes
-    // the handshake and is refused here, as Node's own TLS server does after 'secure'.
-    if (clientAuth === 'require' && !socket.authorized) {
-      socket.destroy();
-      throw new TlsHandshakeError('certificate', `client certificate refused: ${String(socket.authorizationError)}`);
-    }
-    return socket;
+    return outcome;
   }
 
-  private static load(settings: TlsSettings): tls.SecureContext {
+  /** Hands `raw` to the engine and waits for its handshake to end, one way or the other. */
+  private secured(key: string, raw: Socket): Operation<tls.TLSSocket> {
+    return suspend<tls.TLSSocket>((resume, fail) => {
+      // The engine destroys the raw socket with every failed handshake, after telling why
+      // ('tlsClientError'). It cannot tell which connection a reset one was (the kernel no
+      // longer names its peer), so the close is what ends that wait.
+      const closed = () => fail(new TlsHandshakeError('reset', 'the client went away during the TLS handshake'));
+      raw.once('close', closed);
+      this.waiting.set(key, { resume, fail });
+      this.engine.emit('connection', raw);
+      return () => {
+        this.waiting.delete(key);
+        raw.off('close', closed);
+      };
+    });
+  }
+
+  private static load(settings: TlsSettings): { cert: Buffer; key: Buffer; ca?: Buffer } {
     const read = (file: string, what: string) => {
       try {
         return readFileSync(file);
@@ -103,35 +138,23 @@ export class TlsEndpoint {
         throw new TlsConfigError(`cannot read the TLS ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
       }
     };
-    const cert = read(settings.certFile, 'certificate');
-    const key = read(settings.keyFile, 'key');
-    const ca = settings.caFile === undefined ? undefined : read(settings.caFile, 'CA file');
+    const files = { cert: read(settings.certFile, 'certificate'), key: read(settings.keyFile, 'key') };
+    const ca = settings.caFile === undefined ? {} : { ca: read(settings.caFile, 'CA file') };
     try {
-      return tls.createSecureContext({ cert, key, ...(ca === undefined ? {} : { ca }) });
+      tls.createSecureContext({ ...files, ...ca }); // refused here rather than half-applied
     } catch (error) {
       throw new TlsConfigError(`TLS certificate ${settings.certFile} and key ${settings.keyFile} are not usable: ${(error as Error).message}`);
     }
+    return { ...files, ...ca };
   }
 }
 
-const TIMED_OUT = Symbol('timed out');
-
-/** Waits for the handshake of `socket` to complete; fails, classified, if it does not. */
-function secured(socket: tls.TLSSocket): Operation<void> {
-  return suspend<void>((resume, fail) => {
-    const onSecure = () => resume();
-    const onError = (error: NodeJS.ErrnoException) => fail(classify(error));
-    const onClose = () => fail(new TlsHandshakeError('reset', 'the client closed the connection during the TLS handshake'));
-    socket.once('secure', onSecure);
-    socket.once('error', onError);
-    socket.once('close', onClose);
-    return () => {
-      socket.removeListener('secure', onSecure);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-    };
-  });
+/** A connection's address and port: the same on the raw socket and on the TLS socket over it (while the peer is connected). */
+function keyOf(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
+
+const TIMED_OUT = Symbol('timed out');
 
 const RESETS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
