@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { DONE, Mailbox, NOT_READY, ReusableOperation, suspend, type MailboxHooks, type Operation } from '../tasks/index.js';
 import { formatAddress } from '../address.js';
-import { haveOwnSockets, type OwnReads } from './own-sockets.js';
+import { haveOwnSockets, msSinceDataSent, type OwnReads } from './own-sockets.js';
 import type { CloseReason, ServerStats } from './stats.js';
 
 /** How long a politely closed socket may wait for its client to finish reading before it is destroyed. */
@@ -127,10 +127,32 @@ export class Connection implements MailboxHooks {
     return this.reason ?? 'client';
   }
 
-  /** Closes the connection (politely, as at shutdown) after `ms` without traffic either way. */
+  /**
+   * Closes the connection (politely, as at shutdown) after `ms` without traffic either way,
+   * bytes the kernel still delivers to a slow reader included (see `timedOut`).
+   */
   closeWhenIdle(ms: number): void {
     this.socket.setTimeout(ms);
     this.socket.on('timeout', onTimeout);
+  }
+
+  /**
+   * Node saw no traffic for the idle timeout. But Node sees bytes leave only when the kernel
+   * takes them, and a client that reads slowly may take longer than the timeout to receive
+   * what the kernel holds for it: if the kernel sent it data within the timeout, that was
+   * traffic, and the connection gets another timeout. So a connection is closed one to two
+   * timeouts after its last byte went out (without the native helper, one timeout after Node
+   * handed it over).
+   */
+  timedOut(): void {
+    const socket = this.socket;
+    const timeoutMs = socket.timeout;
+    const sinceSentMs = msSinceDataSent(socket);
+    if (timeoutMs !== undefined && sinceSentMs !== undefined && sinceSentMs < timeoutMs) {
+      socket.setTimeout(timeoutMs);
+      return;
+    }
+    this.stopReading('idle');
   }
 
   /**
@@ -249,7 +271,7 @@ function onDrain(this: Socket): void {
 }
 
 function onTimeout(this: Socket): void {
-  owners.get(this)!.stopReading('idle');
+  owners.get(this)!.timedOut();
 }
 
 /** ECONNRESET, EPIPE and friends end this one connection; Node destroys the socket after. */
