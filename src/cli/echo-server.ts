@@ -167,12 +167,15 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv);
   const log = createLogger({ name: 'echo-server', level: options.logLevel });
   setFailureReporter((task, error) => log.error({ task: task.describe(), err: error }, 'task failed'));
-  // The detector starts first, so that it watches every connection's task; `--max-blocking 0`
-  // starts neither its timer nor its thread.
+  // The detector starts first, and its watchdog thread is up before the first client can
+  // connect, so that it watches every connection's task from its first step (a step already
+  // running when the thread comes up would be timed from then on: too short). `--max-blocking
+  // 0` starts neither its timer nor its thread.
   let monitor: BlockedLoopMonitor | undefined;
   const blocked = blockedLoopLog(log, options.maxBlocking);
   if (options.maxBlocking > 0) {
     monitor = startBlockedLoopMonitor({ maxBlockingMs: options.maxBlocking, onBlocked: blocked.onBlocked });
+    await monitor.ready;
   }
   let server: EchoServer;
   try {
