@@ -62,7 +62,7 @@ describe('limits', () => {
     }
     expect(idleClosed).toBe(true);
     expect(busy.closed).toBe(false);
-    expect(await idleCloses(server)).toBe(1);
+    await eventually(async () => (await idleCloses(server)) === 1, 'the idle close to be counted', 20_000, 50);
     const payload = Buffer.from('last words');
     expect((await readBytesAfterWrite(busy, payload)).equals(expectedEcho(payload))).toBe(true);
     busy.destroy();
