@@ -104,12 +104,15 @@ async function main(): Promise<void> {
     process.exit(await runPrimary(options, log, fail));
   }
   setFailureReporter((task, error) => log.error({ task: task.describe(), err: error }, 'task failed'));
-  // The detector starts first, so that it watches every connection's task; `--max-blocking 0`
-  // starts neither its timer nor its thread.
+  // The detector starts first, and its watchdog thread is up before the first client can
+  // connect, so that it watches every connection's task from its first step (a step already
+  // running when the thread comes up would be timed from then on: too short). `--max-blocking
+  // 0` starts neither its timer nor its thread.
   let monitor: BlockedLoopMonitor | undefined;
   const blocked = blockedLoopLog(log, options.maxBlockingMs);
   if (options.maxBlockingMs > 0) {
     monitor = startBlockedLoopMonitor({ maxBlockingMs: options.maxBlockingMs, onBlocked: blocked.onBlocked });
+    await monitor.ready;
   }
   let server: EchoServer;
   try {

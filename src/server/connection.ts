@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { DONE, Mailbox, NOT_READY, ReusableOperation, suspend, type MailboxHooks, type Operation } from '../tasks/index.js';
 import { formatAddress } from '../address.js';
-import type { OwnReads } from './own-sockets.js';
+import { msSinceDataSent, type OwnReads } from './own-sockets.js';
 import type { CloseReason, ListenerName, ServerStats } from './stats.js';
 import type { TlsEndpoint } from './tls.js';
 
@@ -170,7 +170,10 @@ export class Connection implements MailboxHooks {
     return this.reason ?? 'client';
   }
 
-  /** Closes the connection (politely, as at shutdown) after `ms` without traffic either way. */
+  /**
+   * Closes the connection (politely, as at shutdown) after `ms` without traffic either way,
+   * bytes the kernel still delivers to a slow reader included (see `timedOut`).
+   */
   closeWhenIdle(ms: number): void {
     this.idleMs = ms;
     this.socket.setTimeout(ms);
@@ -234,6 +237,25 @@ export class Connection implements MailboxHooks {
     const subject = socket.getPeerCertificate().subject as Record<string, string> | undefined;
     if (subject === undefined || Object.keys(subject).length === 0) return undefined;
     return Object.entries(subject).map(([key, value]) => `${key}=${value}`).join(',');
+  }
+
+  /**
+   * Node saw no traffic for the idle timeout. But Node sees bytes leave only when the kernel
+   * takes them, and a client that reads slowly may take longer than the timeout to receive
+   * what the kernel holds for it: if the kernel sent it data within the timeout, that was
+   * traffic, and the connection gets another timeout. So a connection is closed one to two
+   * timeouts after its last byte went out (without the native helper, one timeout after Node
+   * handed it over).
+   */
+  timedOut(): void {
+    const socket = this.socket;
+    const timeoutMs = socket.timeout;
+    const sinceSentMs = msSinceDataSent(socket);
+    if (timeoutMs !== undefined && sinceSentMs !== undefined && sinceSentMs < timeoutMs) {
+      socket.setTimeout(timeoutMs);
+      return;
+    }
+    this.stopReading('idle');
   }
 
   /**
@@ -359,7 +381,7 @@ function onDrain(this: Socket): void {
 }
 
 function onTimeout(this: Socket): void {
-  owners.get(this)!.stopReading('idle');
+  owners.get(this)!.timedOut();
 }
 
 /** ECONNRESET, EPIPE and friends end this one connection; Node destroys the socket after. */

@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 interface NativeSockets {
   acceptInto(listeningFd: number, fds: Int32Array): number;
   duplicate(fd: number): number;
+  msSinceDataSent(fd: number): number;
 }
 
 // The build writes dist/native/; from dist/src/server/ that is ../../native, from src/server/
@@ -116,6 +117,18 @@ export function socketFromDescriptor(fd: number, reads: OwnReads | undefined): n
     }
     return undefined;
   }
+}
+
+/**
+ * How long ago the kernel last sent data on `socket` (Linux's TCP_INFO), in ms: Node sees
+ * bytes leave only when the kernel takes them, and a slow reader may take seconds more to
+ * receive them. Undefined without the helper, or where the kernel does not say.
+ */
+export function msSinceDataSent(socket: net.Socket): number | undefined {
+  const fd = handleFd(socket);
+  if (native === undefined || fd === undefined) return undefined;
+  const ms = native.msSinceDataSent(fd);
+  return ms >= 0 ? ms : undefined;
 }
 
 /**

@@ -72,8 +72,12 @@ describe('docker-compose.yml', () => {
     expect(server.init).toBe(true);
     expect(server.healthcheck?.test).toEqual(['CMD', 'node', '/app/deploy/healthcheck.js']);
     expect(server.ulimits?.nofile?.soft).toBeGreaterThanOrEqual(65536);
-    const shutdown = parseDuration(server.environment?.ECHO_SHUTDOWN_TIMEOUT ?? '5s');
-    expect(parseDuration(server.stop_grace_period ?? '10s')).toBeGreaterThan(shutdown);
+    // Both set in the file, not left to defaults (echo-server's 5 s, Compose's 10 s) that a
+    // fallback here would stand in for: the grace period outlasts the server's own shutdown.
+    expect(server.environment?.ECHO_SHUTDOWN_TIMEOUT).toBeDefined();
+    expect(server.stop_grace_period).toBeDefined();
+    const shutdown = parseDuration(server.environment!.ECHO_SHUTDOWN_TIMEOUT!);
+    expect(parseDuration(server.stop_grace_period!)).toBeGreaterThan(shutdown);
   });
 
   it('starts echo-load from the same image, under "load", once the server is healthy', () => {

@@ -77,5 +77,5 @@ describe('Prometheus scraping a server under load', () => {
     expect(server.stats.bytesReceived).toBe(bytes);
     const build = await prometheus.query('echo_build_info');
     expect(build.map((r) => [r.metric.version, r.metric.node_version, r.value])).toEqual([['test', process.version, 1]]);
-  });
+  }, 180_000); // a real Prometheus starts, scrapes every second and answers each wait: slow on a loaded machine, never wrong
 });

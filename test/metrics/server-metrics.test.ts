@@ -80,19 +80,29 @@ describe('metrics of a real server', () => {
   });
 
   it('count idle and shutdown closes, and report unhealthy once shutdown began', async () => {
-    // Long enough that the second client's round trip and the shutdown never race the timer.
     const { server, base } = await startServer({ metrics: true, idleTimeoutMs: 1000 });
     const idle = await connect(server.port);
     idle.on('error', () => {});
-    expect(await closed(idle)).toBe(true);
-    await eventually(() => server.stats.connectionsClosed.idle === 1, 'the idle close to be counted');
+    // The stayer talks every 20 ms, fifty times more often than the timeout asks, until the
+    // shutdown ends it: it is never idle, however long the rest takes.
     const stayer = await connect(server.port);
     stayer.on('error', () => {});
-    expect(await roundTrip(stayer, 'bye')).toBe('BYE');
+    const talking = (async () => {
+      for (let trips = 0; ; trips++) {
+        const reply = await roundTrip(stayer, 'hi');
+        if (reply !== 'HI') return { trips, reply };
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    expect(await closed(idle)).toBe(true);
+    await eventually(() => server.stats.connectionsClosed.idle === 1, 'the idle close to be counted');
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
 
     await server.shutdown();
     expect(await closed(stayer)).toBe(true);
+    const { trips, reply } = await talking;
+    expect(reply).toBe(''); // the server ended it between two round trips, or during one
+    expect(trips).toBeGreaterThan(0);
     expect(await get(`${base}/healthz`)).toMatchObject({ status: 503, body: 'shutting down\n' });
     const samples = await scrape(base);
     expect(samples.get('echo_connections_closed_total{reason="idle"}')).toBe(1);

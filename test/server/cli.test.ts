@@ -1,8 +1,29 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { echoOnce } from '../support/clients.js';
-import { SERVER_CLI, startServerProcess } from '../support/server-process.js';
+import { closed, connect, echoOnce, readBytes } from '../support/clients.js';
+import { listenBacklog } from '../support/sockets.js';
+import { SERVER_CLI, startServerProcess, type ServerProcess } from '../support/server-process.js';
+
+const LIMIT_WARNING = 'connection limit reached: closing new connections';
+
+/** Sends `text` on `socket` and waits for its echo. */
+async function roundTrip(socket: net.Socket, text: string): Promise<string> {
+  const reply = readBytes(socket, text.length);
+  socket.write(text);
+  return (await reply).toString();
+}
+
+/** Under `--max-connections 1`: one client held, then one more, which the server closes at once. */
+async function hitTheLimit(server: ServerProcess): Promise<net.Socket> {
+  const kept = await connect(server.port);
+  expect(await roundTrip(kept, 'kept')).toBe('KEPT');
+  const extra = await connect(server.port);
+  extra.on('error', () => {});
+  expect(await closed(extra)).toBe(true);
+  return kept;
+}
 
 /** Runs echo-server to completion (for start-up errors) and returns its code and output. */
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -77,5 +98,49 @@ describe('echo-server command line', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/--max-connections <n>/);
     expect(stdout).toMatch(/--shutdown-timeout <duration>/);
+  });
+
+  it.each([
+    { how: '--backlog 123', args: ['--backlog', '123'], env: {}, backlog: 123 },
+    { how: 'ECHO_BACKLOG=77', args: [], env: { ECHO_BACKLOG: '77' }, backlog: 77 },
+    // The default, 4096, as far as the kernel allows (net.core.somaxconn caps every backlog).
+    { how: 'default', args: [], env: {}, backlog: Math.min(4096, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))) },
+  ])('listens with the backlog it is given ($how), as the kernel shows it', async ({ args, env, backlog }) => {
+    const server = await startServerProcess(args, { env });
+    expect(await listenBacklog(server.port)).toBe(backlog);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it.each([
+    { how: '--log-level warn', args: ['--log-level', 'warn'], env: {}, lines: [[40, LIMIT_WARNING]] },
+    { how: 'ECHO_LOG_LEVEL=error', args: [], env: { ECHO_LOG_LEVEL: 'error' }, lines: [] },
+    { how: '--log-level silent', args: ['--log-level', 'silent'], env: {}, lines: [] },
+  ])('logs only at its level and above ($how)', async ({ args, env, lines }) => {
+    // Nothing at info: no listening line to learn the port from (ss tells it instead).
+    const server = await startServerProcess(['--max-connections', '1', '--no-metrics', ...args], { env, quiet: true });
+    (await hitTheLimit(server)).destroy();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.logs.map((line) => [line.level, line.msg])).toEqual(lines);
+  });
+
+  it('logs lifecycle events at info, never a line per message or per connection', async () => {
+    const server = await startServerProcess();
+    const messages = Array.from({ length: 50 }, (_, i) => `message ${i}`);
+    const clients = await Promise.all(Array.from({ length: 10 }, () => connect(server.port)));
+    await Promise.all(
+      clients.map(async (socket) => {
+        for (const message of messages) expect(await roundTrip(socket, message)).toBe(message.toUpperCase());
+        socket.end();
+        await closed(socket);
+      }),
+    );
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    // 500 messages on 10 connections, and exactly the lines a server that served none writes.
+    expect(server.logs.map((line) => line.msg)).toEqual(['metrics listening', 'listening', 'signal received', 'shutdown begun', 'shutdown done']);
+    const bytes = 10 * messages.join('').length;
+    expect(server.logs.at(-1)).toMatchObject({ accepted: 10, bytesReceived: bytes, bytesSent: bytes });
   });
 });

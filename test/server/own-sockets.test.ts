@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceptWaiting, haveOwnSockets, socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
+import { acceptWaiting, haveOwnSockets, msSinceDataSent, socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
 import { connect, readBytes } from '../support/clients.js';
 import { eventually } from '../support/eventually.js';
 
@@ -99,5 +99,26 @@ describe('the server\'s own sockets', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     await new Promise<void>((resolve) => server.close(() => resolve()));
     expect(acceptWaiting(server, () => {})).toBe(0);
+  });
+
+  it('tells how long ago the kernel last sent a socket data: growing while it sends nothing, back to about 0 after a write', async () => {
+    const server = net.createServer();
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = await connect((server.address() as net.AddressInfo).port);
+    sockets.push(client);
+    const own = await accepted;
+    sockets.push(own);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = msSinceDataSent(own)!;
+    expect(before).toBeGreaterThanOrEqual(200 - 10); // the kernel counts in jiffies (HZ 100 at least)
+    const reply = readBytes(client, 4);
+    own.write('data');
+    expect((await reply).toString()).toBe('data');
+    const after = msSinceDataSent(own)!;
+    expect(after).toBeLessThan(before);
+    // A socket without a descriptor has nothing to ask about.
+    expect(msSinceDataSent(new net.Socket())).toBeUndefined();
   });
 });

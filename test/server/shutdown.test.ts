@@ -1,8 +1,10 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { CLOSE_DEADLINE_MS } from '../../src/server/connection.js';
+import { scrape } from '../metrics/scrape.js';
 import { connect, expectedEcho } from '../support/clients.js';
 import { eventually } from '../support/eventually.js';
-import { startServerProcess } from '../support/server-process.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 
 /** A client that streams bytes until the server ends the connection, keeping all it got back. */
 function streamingClient(socket: net.Socket, chunkSize: number) {
@@ -39,24 +41,36 @@ const READ_PATHS = [
   { reads: "Node's stream reads (ECHO_NATIVE_SOCKETS=0)", env: { ECHO_NATIVE_SOCKETS: '0' } },
 ];
 
+/** The server's log line with message `msg` (the first, if several). */
+function line(server: ServerProcess, msg: string): Record<string, unknown> {
+  const found = server.logs.find((l) => l.msg === msg);
+  expect(found, msg).toBeDefined();
+  return found!;
+}
+
 describe('graceful shutdown', () => {
-  it.each(READ_PATHS)('on SIGTERM refuses new clients, echoes every byte already read, and exits 0, reading with $reads', async ({ env }) => {
+  it.each([
+    { signal: 'SIGTERM', ...READ_PATHS[0]! },
+    { signal: 'SIGTERM', ...READ_PATHS[1]! },
+    { signal: 'SIGINT', ...READ_PATHS[0]! },
+  ] as const)('on $signal refuses new clients, echoes every byte already read, and exits 0, reading with $reads', async ({ signal, env }) => {
     const server = await startServerProcess(['--shutdown-timeout', '1s'], { env });
     const clients = await Promise.all(
       Array.from({ length: 20 }, async () => streamingClient(await connect(server.port), 8 * 1024)),
     );
     await eventually(() => clients.every((c) => c.received.length > 3), 'every client to get echoes');
 
-    server.child.kill('SIGTERM');
+    server.child.kill(signal);
     await eventually(() => server.logs.some((l) => l.msg === 'shutdown begun'), 'shutdown to begin');
+    expect(line(server, 'signal received').signal).toBe(signal);
     await expect(connect(server.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
     await Promise.all(clients.map((c) => c.ended));
     expect(await server.exited).toBe(0);
 
-    const done = server.logs.find((l) => l.msg === 'shutdown done')!;
-    expect(done).toBeDefined();
-    expect(done.ended).toBe(20); // still streaming when the timeout ran out
+    const done = line(server, 'shutdown done');
+    expect(line(server, 'shutdown begun').connections).toBe(20);
+    expect(done).toMatchObject({ connections: 20, ended: 20, accepted: 20, rejected: 0 }); // still streaming when the timeout ran out
     expect(done.bytesSent).toBe(done.bytesReceived);
     let receivedTotal = 0;
     for (const client of clients) {
@@ -69,6 +83,41 @@ describe('graceful shutdown', () => {
     expect(receivedTotal).toBe(done.bytesSent);
   });
 
+  it('lets clients that never stop, and one that never reads, go on for --shutdown-timeout and no longer', async () => {
+    const timeoutMs = 3000; // not the close deadline (2 s): either could be mistaken for the other
+    const server = await startServerProcess(['--shutdown-timeout', `${timeoutMs}ms`]);
+    const base = `http://127.0.0.1:${line(server, 'listening').metricsPort as number}`;
+    const talkers = await Promise.all(Array.from({ length: 5 }, async () => streamingClient(await connect(server.port), 1024)));
+    // A client that sends without reading: its task waits in send for a drain that never comes.
+    const deaf = await connect(server.port);
+    deaf.on('error', () => {});
+    deaf.pause();
+    const flood = Buffer.alloc(1024 * 1024, 'deaf ');
+    const waitsInSend = async () => ((await scrape(base)).get('echo_backpressure_pauses_total') ?? 0) > 0;
+    for (let sent = 0; sent < 64 && !(await waitsInSend()); sent++) deaf.write(flood);
+    await eventually(waitsInSend, 'the deaf client to fill its buffers', 20_000, 20);
+    await eventually(() => talkers.every((c) => c.received.length > 3), 'every talker to get echoes');
+
+    server.child.kill('SIGTERM');
+    // However long the clients would go on, the server is gone soon after the timeout.
+    const boundMs = timeoutMs + CLOSE_DEADLINE_MS + 10_000; // generous
+    let timer: NodeJS.Timeout | undefined;
+    const stillRunning = new Promise((resolve) => (timer = setTimeout(resolve, boundMs, `still running after ${boundMs} ms`)));
+    expect(await Promise.race([server.exited, stillRunning])).toBe(0);
+    clearTimeout(timer);
+    await Promise.all(talkers.map((c) => c.ended));
+    deaf.destroy();
+
+    const begun = line(server, 'shutdown begun');
+    const done = line(server, 'shutdown done');
+    expect(done).toMatchObject({ connections: 6, ended: 6 });
+    // Nobody left, so the server waited the whole timeout; then the talkers' echoes ended at
+    // once and the deaf one's at its close deadline (2 s). A generous bound beyond that.
+    const drainMs = (done.time as number) - (begun.time as number);
+    expect(drainMs).toBeGreaterThanOrEqual(timeoutMs);
+    expect(drainMs).toBeLessThan(boundMs);
+  });
+
   it('lets idle clients go at once and exits promptly when all have left', async () => {
     const server = await startServerProcess(['--shutdown-timeout', '30s']);
     const socket = await connect(server.port);
@@ -77,8 +126,7 @@ describe('graceful shutdown', () => {
     await eventually(() => server.logs.some((l) => l.msg === 'shutdown begun'), 'shutdown to begin');
     socket.end(); // the client leaves: shutdown need not wait for the timeout
     expect(await server.exited).toBe(0);
-    const done = server.logs.find((l) => l.msg === 'shutdown done')!;
-    expect(done.ended).toBe(0);
+    expect(line(server, 'shutdown done')).toMatchObject({ connections: 1, ended: 0 });
   });
 
   it('a second SIGINT exits at once with 130', async () => {

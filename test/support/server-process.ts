@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { eventually } from './eventually.js';
+import { listeningPorts } from './sockets.js';
 
 export const SERVER_CLI = fileURLToPath(new URL('../../dist/src/cli/echo-server.js', import.meta.url));
 
@@ -26,11 +28,12 @@ afterEach(() => {
 
 /**
  * Starts `echo-server --port 0 ...args` (via `shellPrefix` when given, e.g. to lower
- * `ulimit -n`) and resolves once it logs `listening`.
+ * `ulimit -n`) and resolves once it logs `listening`. With `quiet`, for a `--log-level` above
+ * info, there is no such line: it resolves once the process listens, as `ss` shows.
  */
 export function startServerProcess(
   args: string[] = [],
-  options: { shellPrefix?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { shellPrefix?: string; env?: NodeJS.ProcessEnv; quiet?: boolean } = {},
 ): Promise<ServerProcess> {
   // Metrics on a free port too: the default (9464) would collide between test files.
   const argv = [SERVER_CLI, '--port', '0', '--metrics-port', '0', ...args];
@@ -58,11 +61,21 @@ export function startServerProcess(
         return;
       }
       logs.push(entry);
-      if (entry.msg === 'listening') {
+      if (entry.msg === 'listening' && !options.quiet) {
         clearTimeout(timer);
         resolve(started(entry.port as number));
       }
     });
+    if (options.quiet) {
+      let port: number | undefined;
+      eventually(async () => (port = (await listeningPorts(child.pid!))[0]) !== undefined, 'the server to listen', 15_000, 20).then(
+        () => {
+          clearTimeout(timer);
+          resolve(started(port!));
+        },
+        () => {},
+      );
+    }
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening: ${stderr}`));

@@ -77,10 +77,11 @@ describe('blocked-loop monitor', () => {
       { cause: 'task', taskId: task.id, taskName: 'conn 127.0.0.1:5555', blockedMs: expect.any(Number) },
     ]);
     // Never less than the step took; more by at most the time since the watchdog's last look
-    // or the last beat before the step (about a tick), far below the limit.
+    // (an eighth of the limit) or the last beat before the step (a quarter): the README's
+    // promise, "overcounts it by about a look".
     const { blockedMs } = byCause(events, 'task')[0]!;
     expect(blockedMs).toBeGreaterThanOrEqual(Math.floor(spunMs));
-    expect(blockedMs).toBeLessThan(spunMs + 100);
+    expect(blockedMs).toBeLessThanOrEqual(spunMs + 100 / 4);
   });
 
   it('names a task that ended in the very step that blocked', async () => {

@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * TCP sockets as the kernel reports them (`ss -tan`, with `-p` the processes holding them): a
+ * row per socket with its state, `Recv-Q` and `Send-Q`, local and peer port. For a listening
+ * socket `Send-Q` is its backlog (after the kernel's cap, `somaxconn`); for a connected one it
+ * is the bytes the kernel still holds to send (sent but not acknowledged, or not sent yet).
+ */
+async function tcpSockets(): Promise<Array<{ state: string; sendQueue: number; port: number; peerPort: number; line: string }>> {
+  // Not spawnSync: a test's own event loop (its clients) must not stall while ss runs.
+  const { stdout } = await run('ss', ['-tanpH'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      // State Recv-Q Send-Q Local:Port Peer:Port [users:(...)]
+      const fields = line.trim().split(/\s+/);
+      const port = (address: string) => Number(address.split(':').pop());
+      return { state: fields[0]!, sendQueue: Number(fields[2]), port: port(fields[3]!), peerPort: port(fields[4]!), line };
+    });
+}
+
+/**
+ * The TCP ports process `pid` listens on.
+ *
+ * @example
+ *   await listeningPorts(server.child.pid!) // [41234] for an echo-server with --no-metrics
+ */
+export async function listeningPorts(pid: number): Promise<number[]> {
+  return (await tcpSockets())
+    .filter((socket) => socket.state === 'LISTEN' && socket.line.includes(`pid=${pid},`))
+    .map((socket) => socket.port);
+}
+
+/**
+ * The backlog of the socket listening on `port` (any address), or undefined if none does.
+ *
+ * @example
+ *   await listenBacklog(server.port) // 123 for echo-server --backlog 123
+ */
+export async function listenBacklog(port: number): Promise<number | undefined> {
+  return (await tcpSockets()).find((socket) => socket.state === 'LISTEN' && socket.port === port)?.sendQueue;
+}
+
+/**
+ * How many bytes the kernel still holds to send on the connection from local `port` to
+ * `peerPort` (whatever its state: a closed socket keeps sending what it holds), or undefined
+ * once it is gone.
+ *
+ * @example
+ *   await sendQueue(server.port, client.localPort!) // 1048576 while a client has not read its echo
+ */
+export async function sendQueue(port: number, peerPort: number): Promise<number | undefined> {
+  return (await tcpSockets()).find((socket) => socket.state !== 'LISTEN' && socket.port === port && socket.peerPort === peerPort)?.sendQueue;
+}
