@@ -41,12 +41,21 @@ function buildProgram(): Command {
     .addOption(option('--connect-timeout <time>', `give up connecting after this; 0 = never (default: ${DEFAULTS.connectTimeout})`, 'CONNECT_TIMEOUT'))
     .addOption(option('--timeout <time>', `an echo not back within this is a timeout; 0 = never (default: ${DEFAULTS.timeout})`, 'TIMEOUT'))
     .addOption(option('--warmup <time>', 'traffic before measuring, excluded from the traffic figures and the echo latency (default: 0)', 'WARMUP'))
+    .addOption(option('--tls', 'connect over TLS (the TLS handshake is timed apart)', 'TLS'))
+    .addOption(option('--tls-ca <file>', "CA certificate(s), PEM, to verify the server's certificate with (default: Node's built-in CAs)", 'TLS_CA'))
+    .addOption(option('--insecure', "with --tls: do not verify the server's certificate", 'INSECURE'))
+    .addOption(option('--servername <name>', 'with --tls: SNI, and the name the certificate must match (default: --host, if a name)', 'SERVERNAME'))
+    .addOption(option('--tls-cert <file>', 'with --tls: a client certificate, PEM (mutual TLS; with --tls-key)', 'TLS_CERT'))
+    .addOption(option('--tls-key <file>', "with --tls: the client certificate's key, PEM", 'TLS_KEY'))
+    .addOption(
+      option('--proxy-protocol <version>', 'send a PROXY protocol header (v1 or v2) first on each connection, from a made-up client address of its own', 'PROXY_PROTOCOL'),
+    )
     .addOption(option('--json', 'print one autocannon-shaped JSON object instead of the report', 'JSON'))
     .option('--no-progress', 'no live progress on stderr (shown only on a terminal anyway)')
     .addOption(option('--log-level <level>', `pino log level on stderr (default: ${DEFAULTS.logLevel})`, 'LOG_LEVEL'))
     .addHelpText(
       'after',
-      '\nExit codes: 0 every connection held and every echo exact and in time; 1 errors (refused, resets, timeouts, mismatches);\n2 bad options; 130 interrupted (SIGINT), after printing the report of what was measured.',
+      '\nExit codes: 0 every connection held and every echo exact and in time; 1 errors (refused, handshake failures, resets, timeouts, mismatches);\n2 bad options; 130 interrupted (SIGINT), after printing the report of what was measured.',
     )
     .exitOverride()
     .configureOutput({ outputError: () => {} });
@@ -62,6 +71,7 @@ function connectFailure(options: LoadOptions, result: LoadResult): string {
   const where = `cannot connect to ${formatAddress(options.host, options.port)}`;
   if (result.refused === result.connections) return `${where}: connection refused (is the server running?)`;
   if (result.timeouts === result.connections) return `${where}: connect timeout after ${options.connectTimeoutMs} ms`;
+  if (result.handshakeFailures === result.connections) return `TLS handshake with ${formatAddress(options.host, options.port)} failed: ${result.failures.handshake}`;
   const first = Object.values(result.failures)[0] ?? 'unknown error';
   return `${where}: ${first}`;
 }

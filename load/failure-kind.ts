@@ -12,6 +12,9 @@
  */
 export const FAILURE_KINDS = {
   refused: { key: 'refused', label: 'refused', plural: 'refused' },
+  // TCP was up but TLS was not: a certificate error, a handshake timeout, a protocol mismatch
+  // (no common version, or not TLS at all), or a close during the handshake; the note says which.
+  handshake: { key: 'handshakeFailures', label: 'handshake failure', plural: 'handshake failures' },
   reset: { key: 'resets', label: 'reset', plural: 'resets' },
   timeout: { key: 'timeouts', label: 'timeout', plural: 'timeouts' },
   mismatch: { key: 'mismatches', label: 'mismatch', plural: 'mismatches' },
@@ -27,7 +30,7 @@ export const FAILURE_KIND_NAMES = Object.keys(FAILURE_KINDS) as FailureKind[];
 /** A count per kind: plain numbers, so it crosses threads as it is. */
 export type FailureCounts = Record<FailureKind, number>;
 
-/** The result's key for each kind that has one: `refused`, `resets`, `timeouts`, `mismatches`. */
+/** The result's key for each kind that has one: `refused`, `handshakeFailures`, `resets`, `timeouts`, `mismatches`. */
 export type FailureCountKey = NonNullable<(typeof FAILURE_KINDS)[FailureKind]['key']>;
 
 /** The result's failure counts under their keys (the total, `errors`, beside them). */
@@ -73,7 +76,7 @@ export function failureCountFields(counts: FailureCounts): FailureCountFields {
  * The count of every kind, back from a result's keyed counts and its total.
  *
  * @example
- *   failureCountsOf({ errors: 3, refused: 0, resets: 1, timeouts: 0, mismatches: 1 }).error // 1
+ *   failureCountsOf({ errors: 3, refused: 0, handshakeFailures: 0, resets: 1, timeouts: 0, mismatches: 1 }).error // 1
  */
 export function failureCountsOf(result: FailureCountFields & { errors: number }): FailureCounts {
   const counts = noFailures();

@@ -1,6 +1,9 @@
-import { LoadConnection, type LoadConnectionPlan } from './load-connection.js';
+import { isIPv6 } from 'node:net';
+import { LoadConnection, type LoadConnectionPlan, type LoadTlsPlan } from './load-connection.js';
 import type { WorkerConfig, WorkerMessage } from './messages.js';
 import { buildPayloads, READ_BUFFER_SIZE } from './payload.js';
+import { encodeProxyHeader, proxyClient } from './proxy-header.js';
+import { createTlsPlan } from './tls-options.js';
 import { SHARED_SLOTS, Tally } from './tally.js';
 
 /** Connections opened per event-loop turn when there is no `--connect-rate`. */
@@ -25,6 +28,8 @@ export class Fleet implements LoadConnectionPlan {
   readonly intervalMs: number;
   readonly connectTimeoutMs: number;
   readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  readonly tls: LoadTlsPlan | undefined;
+  readonly proxyHeader: ((index: number) => Buffer) | undefined;
   readonly tally: Tally;
   readonly connections: LoadConnection[] = [];
 
@@ -47,6 +52,14 @@ export class Fleet implements LoadConnectionPlan {
     this.pipeline = config.pipeline;
     this.intervalMs = config.rate > 0 ? 1000 / config.rate : 0;
     this.connectTimeoutMs = config.connectTimeoutMs;
+    this.tls = config.tls === undefined ? undefined : createTlsPlan(config.tls);
+    const version = config.proxyProtocol;
+    if (version !== 0) {
+      // The real destination, and a client of the same family made up for each connection.
+      const destination = { address: config.host, port: config.port };
+      const ipv6 = isIPv6(config.host);
+      this.proxyHeader = (index) => encodeProxyHeader(version, proxyClient(index, ipv6), destination);
+    }
     this.tally = new Tally(new Float64Array(config.counters), config.worker * SHARED_SLOTS);
     const { clients, messages } = config;
     for (let index = config.worker; index < clients; index += config.workers) {

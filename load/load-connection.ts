@@ -1,6 +1,7 @@
 import net from 'node:net';
-import { classifySocketError, describeMismatch } from './failure.js';
-import type { Payloads } from './payload.js';
+import tls from 'node:tls';
+import { classifySocketError, describeHandshakeFailure, describeMismatch, isTlsError } from './failure.js';
+import { READ_BUFFER_SIZE, type Payloads } from './payload.js';
 import type { FailureKind } from './failure-kind.js';
 import type { Tally } from './tally.js';
 
@@ -21,6 +22,10 @@ export interface LoadConnectionPlan {
    * synchronously before the next can arrive, so nothing is allocated per read.
    */
   readonly readBuffer: Buffer;
+  /** TLS settings, shared by every connection of the worker; undefined for plain TCP. */
+  readonly tls: LoadTlsPlan | undefined;
+  /** The PROXY protocol header connection `index` sends first; undefined to send none. */
+  readonly proxyHeader: ((index: number) => Buffer) | undefined;
   readonly tally: Tally;
   /** The connection is established, or failed to be. Called once. */
   settled(connection: LoadConnection): void;
@@ -28,9 +33,19 @@ export interface LoadConnectionPlan {
   finished(connection: LoadConnection): void;
 }
 
+/** A worker's TLS client settings: one secure context (CA, client certificate) for all its connections. */
+export interface LoadTlsPlan {
+  readonly context: tls.SecureContext;
+  /** SNI and the name the server's certificate must match; undefined: the address connected to. */
+  readonly servername: string | undefined;
+  readonly rejectUnauthorized: boolean;
+}
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
+/** TCP is up (and the PROXY header sent), the TLS handshake is not done yet. */
+const HANDSHAKING = 3;
 
 /** Where the socket listeners find their connection: no closure per socket for them. */
 const owner = Symbol('connection');
@@ -43,7 +58,8 @@ type OwnedSocket = net.Socket & { [owner]: LoadConnection };
  * src/server/, which serves one client: this one is a client.)
  *
  * Its set-up is timed apart from its echoes: `connect` (starting the connect to the `connect`
- * event) and `firstEcho` (from then to the first echo) go to their own histograms, and every
+ * event), under TLS `handshake` (from then to `secureConnect`), and `firstEcho` (from the
+ * connection being ready, connected or secured, to the first echo) go to their own histograms, and every
  * message sent before the first echo came back (the first one, the rest of the pipeline,
  * `--rate` sends while waiting) stays out of `latency`: they all waited for the server to
  * accept and read the connection, which is set-up, not echo latency.
@@ -59,7 +75,13 @@ type OwnedSocket = net.Socket & { [owner]: LoadConnection };
  * also why reads go through `onread`
  * into one reused buffer (no Buffer and no stream `data` event per read) and why the clock
  * is `performance.now()` (a double; `process.hrtime.bigint()` allocates a BigInt per call
- * and measured slower).
+ * and measured slower). TLS sockets take `onread` too (Node 20 to 26), and TLS connections
+ * read like plain ones; only TLS over a connection that first sends a PROXY header is a TLS
+ * socket wrapped around a connected one, and there Node ignores `onread`: those read `data`
+ * events (a Buffer per read).
+ *
+ * `--proxy-protocol` sends the header first on the TCP connection (as HAProxy's `send-proxy`
+ * does), then the TLS handshake if any, then the echo traffic.
  *
  * @example
  *   const connection = new LoadConnection(plan, 0, Infinity, 0);
@@ -69,8 +91,9 @@ export class LoadConnection {
   socket: net.Socket | undefined;
   private state = CONNECTING;
   private done = false;
-  /** performance.now() when the connect was started. */
+  /** performance.now() when the connect was started, and when TCP was up. */
   private openedAt = 0;
+  private connectedAt = 0;
   /** No echo has come back yet: the oldest message in flight is the connection's first. */
   private awaitingFirstEcho = true;
   /** Messages in flight that were sent before the first echo came back: not steady state. */
@@ -108,25 +131,46 @@ export class LoadConnection {
   open(): void {
     const plan = this.plan;
     this.openedAt = performance.now();
-    const socket = net.connect({
-      host: plan.host,
-      port: plan.port,
-      noDelay: true,
-      onread: { buffer: plan.readBuffer, callback: (n: number) => this.onRead(n) },
-    }) as OwnedSocket;
+    const onread = { buffer: plan.readBuffer, callback: (n: number) => this.onRead(n, plan.readBuffer) };
+    let socket: OwnedSocket;
+    if (plan.tls !== undefined && plan.proxyHeader === undefined) {
+      // TLSSocket takes `onread` (Node 20 to 26) though @types/node does not list it.
+      const options = { host: plan.host, port: plan.port, ...tlsOptions(plan.tls), onread } as tls.ConnectionOptions;
+      socket = tls.connect(options) as net.Socket as OwnedSocket;
+      socket.on('secureConnect', onSecureConnect);
+    } else {
+      // Under TLS after a PROXY header, the TLS socket is made once TCP is up (`connected`).
+      socket = net.connect({ host: plan.host, port: plan.port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as OwnedSocket;
+    }
+    this.watch(socket);
+    socket.on('connect', onSocketConnect);
+    this.socket = socket;
+    this.startTimer();
+  }
+
+  /** Every socket of the connection gets its listeners, `error` first. */
+  private watch(socket: OwnedSocket): void {
     socket[owner] = this;
     socket.on('error', onSocketError);
-    socket.on('connect', onSocketConnect);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
-    this.socket = socket;
-    if (plan.connectTimeoutMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.fail('timeout', `connect timeout after ${plan.connectTimeoutMs} ms, connection ${this.index}`);
-      }, plan.connectTimeoutMs);
-    }
   }
+
+  /** `--connect-timeout` bounds the TCP connect and, from there, the TLS handshake. */
+  private startTimer(): void {
+    const timeoutMs = this.plan.connectTimeoutMs;
+    if (timeoutMs > 0) this.timer = setTimeout(this.onSetupTimeout, timeoutMs);
+  }
+
+  private readonly onSetupTimeout = (): void => {
+    this.timer = undefined;
+    const timeoutMs = this.plan.connectTimeoutMs;
+    if (this.state === HANDSHAKING) {
+      this.fail('handshake', `handshake timeout: no TLS handshake within ${timeoutMs} ms of connecting, connection ${this.index}`);
+    } else {
+      this.fail('timeout', `connect timeout after ${timeoutMs} ms, connection ${this.index}`);
+    }
+  };
 
   /** Established and not failed: counts as held if the run stops now. */
   get healthy(): boolean {
@@ -151,11 +195,11 @@ export class LoadConnection {
    * connecting is dropped.
    */
   stop(): void {
-    const wasConnecting = this.state === CONNECTING;
+    const wasOpen = this.state === OPEN;
     this.state = CLOSED;
     this.clearTimer();
-    if (wasConnecting) this.socket?.destroy();
-    else this.socket?.end();
+    if (wasOpen) this.socket?.end();
+    else this.socket?.destroy();
   }
 
   /** Resolves once the socket has closed (at once if it never opened). */
@@ -170,13 +214,47 @@ export class LoadConnection {
     this.socket?.destroy();
   }
 
+  /** TCP is up: send the PROXY header, if any, then start the TLS handshake or the traffic. */
   connected(): void {
     const now = performance.now();
     this.clearTimer();
     if (this.state !== CONNECTING) return;
+    const plan = this.plan;
+    plan.tally.connect.recordValue(toMicros(now - this.openedAt));
+    const raw = this.socket!;
+    if (plan.proxyHeader !== undefined) raw.write(plan.proxyHeader(this.index));
+    if (plan.tls === undefined) {
+      this.established(now);
+      return;
+    }
+    this.connectedAt = now;
+    this.state = HANDSHAKING;
+    if (plan.proxyHeader === undefined) {
+      // tls.connect does not apply `noDelay` itself.
+      raw.setNoDelay(true);
+    } else {
+      const secure = tls.connect({ socket: raw, ...tlsOptions(plan.tls) }) as net.Socket as OwnedSocket;
+      this.watch(secure);
+      secure.on('secureConnect', onSecureConnect);
+      secure.on('data', onSocketData);
+      this.socket = secure;
+    }
+    this.startTimer();
+  }
+
+  /** The TLS handshake is done. */
+  secured(): void {
+    const now = performance.now();
+    this.clearTimer();
+    if (this.state !== HANDSHAKING) return;
+    this.plan.tally.handshake.recordValue(toMicros(now - this.connectedAt));
+    this.established(now);
+  }
+
+  /** Ready for traffic: counted as connected, and the first messages go out. */
+  private established(now: number): void {
     this.state = OPEN;
     const tally = this.plan.tally;
-    tally.connect.recordValue(toMicros(now - this.openedAt));
     tally.connected++;
     tally.open++;
     tally.publish();
@@ -190,16 +268,18 @@ export class LoadConnection {
     this.checkFinished();
   }
 
-  /** A read of `n` bytes into the shared buffer: verify, complete messages, send more. */
-  onRead(n: number): boolean {
+  /**
+   * A read of `n` bytes at the start of `buffer` (the worker's shared buffer, or a `data`
+   * chunk of at most READ_BUFFER_SIZE bytes): verify, complete messages, send more.
+   */
+  onRead(n: number, buffer: Buffer): boolean {
     if (this.state !== OPEN) return true;
     const plan = this.plan;
     const size = plan.payloads.message.length;
     const offset = this.offset;
-    const buffer = plan.readBuffer;
     // More bytes than are in flight can never be a correct echo, whatever they are.
     if (n > this.inFlight * size - offset || plan.payloads.expected.compare(buffer, 0, n, offset, offset + n) !== 0) {
-      this.mismatch(n);
+      this.mismatch(buffer, n);
       return false;
     }
     this.received += n;
@@ -289,10 +369,18 @@ export class LoadConnection {
     }
   }
 
-  private mismatch(n: number): void {
+  /** A `data` chunk (TLS after a PROXY header): checked as reads of at most READ_BUFFER_SIZE bytes. */
+  onData(chunk: Buffer): void {
+    for (let at = 0; at < chunk.length && this.state === OPEN; at += READ_BUFFER_SIZE) {
+      const piece = at === 0 && chunk.length <= READ_BUFFER_SIZE ? chunk : chunk.subarray(at, at + READ_BUFFER_SIZE);
+      this.onRead(piece.length, piece);
+    }
+  }
+
+  private mismatch(buffer: Buffer, n: number): void {
     const size = this.plan.payloads.message.length;
     const outstanding = this.inFlight * size - this.offset;
-    const read = this.plan.readBuffer.subarray(0, n);
+    const read = buffer.subarray(0, n);
     const expected = this.plan.payloads.expected.subarray(this.offset);
     this.fail('mismatch', describeMismatch(read, expected, outstanding, this.received, this.index));
   }
@@ -300,15 +388,15 @@ export class LoadConnection {
   /** Counts this connection's one failure and closes it; later events are ignored. */
   fail(kind: FailureKind, note: string): void {
     if (this.state === CLOSED) return;
-    const wasConnecting = this.state === CONNECTING;
+    const wasOpen = this.state === OPEN;
     this.state = CLOSED;
     this.clearTimer();
     const tally = this.plan.tally;
-    if (!wasConnecting) tally.open--;
+    if (wasOpen) tally.open--;
     tally.fail(kind, note);
     tally.publish();
     this.socket?.destroy();
-    if (wasConnecting) this.plan.settled(this);
+    if (!wasOpen) this.plan.settled(this);
     if (!this.done) {
       this.done = true;
       this.plan.finished(this);
@@ -322,7 +410,23 @@ export class LoadConnection {
    */
   closedByServer(note: string): void {
     if (this.done && this.state === OPEN) return;
-    this.fail('reset', note);
+    if (this.state === HANDSHAKING) this.fail('handshake', `closed during the TLS handshake, connection ${this.index}`);
+    else this.fail('reset', note);
+  }
+
+  /**
+   * A socket error, by what the connection was doing: connecting, handshaking, or serving.
+   * A TLS error before the first echo is a handshake failure even once the client saw the
+   * handshake done: under TLS 1.3 the server checks the client's certificate after that, and
+   * its refusal arrives as an alert on the first read.
+   */
+  failWith(error: NodeJS.ErrnoException): void {
+    if (this.state === HANDSHAKING || (this.state === OPEN && this.awaitingFirstEcho && this.plan.tls !== undefined && isTlsError(error))) {
+      this.fail('handshake', describeHandshakeFailure(error, this.index));
+      return;
+    }
+    const { kind, text } = classifySocketError(error, this.state === CONNECTING, this.index);
+    this.fail(kind, text);
   }
 
   private clearTimer(): void {
@@ -332,10 +436,10 @@ export class LoadConnection {
     }
   }
 
-  /** Whether the socket is still connecting: error codes then mean something else. */
-  get connecting(): boolean {
-    return this.state === CONNECTING;
-  }
+}
+
+function tlsOptions(plan: LoadTlsPlan): tls.ConnectionOptions {
+  return { secureContext: plan.context, servername: plan.servername, rejectUnauthorized: plan.rejectUnauthorized };
 }
 
 /** Milliseconds (performance.now() differences) to whole microseconds, at least 1 (the histograms' lowest value). */
@@ -345,13 +449,19 @@ function toMicros(ms: number): number {
 }
 
 function onSocketError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
-  const connection = this[owner];
-  const { kind, text } = classifySocketError(error, connection.connecting, connection.index);
-  connection.fail(kind, text);
+  this[owner].failWith(error);
 }
 
 function onSocketConnect(this: OwnedSocket): void {
   this[owner].connected();
+}
+
+function onSecureConnect(this: OwnedSocket): void {
+  this[owner].secured();
+}
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[owner].onData(chunk);
 }
 
 function onSocketEnd(this: OwnedSocket): void {

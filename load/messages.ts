@@ -9,7 +9,7 @@ import type { TallyCounts, Timing } from './tally.js';
  */
 export type WorkerConfig = Pick<
   LoadOptions,
-  'workers' | 'clients' | 'port' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages'
+  'workers' | 'clients' | 'port' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages' | 'tls' | 'proxyProtocol'
 > & {
   /** This worker's number, 0-based. */
   worker: number;

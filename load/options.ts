@@ -1,5 +1,6 @@
 import { OptionError, parseDuration, parseInteger } from '../src/parse-option.js';
 import { LOG_LEVELS } from '../src/log.js';
+import { parseTlsOptions, type LoadTlsOptions, type RawTlsOptions } from './tls-options.js';
 
 /** A level `--log-level` accepts; derived from src/log.ts, the one place pino is used. */
 type LogLevel = (typeof LOG_LEVELS)[number];
@@ -30,13 +31,17 @@ export interface LoadOptions {
   timeoutMs: number;
   /** Traffic before the measured window, excluded from every figure but connection set-up (`connect`, `firstEcho`). */
   warmupMs: number;
+  /** TLS client settings; undefined = plain TCP. */
+  tls: LoadTlsOptions | undefined;
+  /** The PROXY protocol version of the header each connection sends first; 0 = none. */
+  proxyProtocol: 0 | 1 | 2;
   json: boolean;
   progress: boolean;
   logLevel: LogLevel;
 }
 
 /** Options as commander hands them over: strings, unset when not given. */
-export interface RawOptions {
+export interface RawOptions extends RawTlsOptions {
   host?: string;
   port?: string;
   clients?: string;
@@ -51,6 +56,7 @@ export interface RawOptions {
   connectTimeout?: string;
   timeout?: string;
   warmup?: string;
+  proxyProtocol?: string;
   json?: boolean;
   progress?: boolean;
   logLevel?: string;
@@ -74,6 +80,13 @@ export const DEFAULTS = {
  * builds a buffer of that size, so the product is capped before anything is allocated.
  */
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
+/** `--proxy-protocol` values. */
+const PROXY_VERSIONS = new Map<string, 0 | 1 | 2>([
+  ['off', 0],
+  ['v1', 1],
+  ['v2', 2],
+]);
 
 /** Payloads are cut from the lower-case alphabet, so an echo that is not upper-cased shows. */
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
@@ -112,6 +125,8 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     const message = raw.payload === undefined ? `--size ${payload.length}` : `--payload of ${payload.length} B`;
     throw new OptionError(`--pipeline ${pipeline} x ${message} is more than the 64 MiB a connection may have in flight`);
   }
+  const proxyProtocol = PROXY_VERSIONS.get(raw.proxyProtocol ?? 'off');
+  if (proxyProtocol === undefined) throw new OptionError(`invalid proxy-protocol '${raw.proxyProtocol}': use v1 or v2 (or off)`);
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new OptionError(`invalid log-level '${logLevel}': use one of ${LOG_LEVELS.join(', ')}`);
@@ -130,6 +145,8 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connect-timeout'),
     timeoutMs: parseDuration(raw.timeout ?? DEFAULTS.timeout, 'timeout'),
     warmupMs,
+    tls: parseTlsOptions(raw, host),
+    proxyProtocol,
     json: raw.json === true,
     progress: raw.progress !== false,
     logLevel: logLevel as LogLevel,

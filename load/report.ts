@@ -8,6 +8,7 @@ import type { Timing } from './tally.js';
 /** The rows of the latency table, top to bottom: set-up first, then steady state. */
 const TIMING_ROWS: ReadonlyArray<readonly [Timing, string]> = [
   ['connect', 'Connect'],
+  ['handshake', 'TLS handshake'],
   ['firstEcho', 'First echo'],
   ['latency', 'Echo latency'],
 ];
@@ -23,22 +24,38 @@ export function formatReport(result: LoadResult): string {
   const lines: string[] = [];
   const rate = result.rate > 0 ? `, ${formatCount(result.rate)} msg/s per connection` : '';
   const address = result.address === result.host ? '' : ` (${result.address})`;
+  const tls = result.tls ? ', TLS' : '';
+  const proxy = result.proxyProtocol === 'off' ? '' : `, PROXY ${result.proxyProtocol} header`;
   lines.push(
     `echo-load: ${formatCount(result.connections)} connections to ${formatAddress(result.host, result.port)}${address} ` +
       `over ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${formatBytes(result.size)} messages, ` +
-      `pipeline ${result.pipelining}${rate}`,
+      `pipeline ${result.pipelining}${rate}${tls}${proxy}`,
     '',
   );
-  const timingRow = (timing: Timing, label: string) => [
+  const timingRow = (stats: Distribution, label: string) => [
     label,
-    ...(['p50', 'p90', 'p99', 'p99_9', 'average', 'stddev', 'max'] as const).map((key) => formatMs(result[timing][key] ?? 0)),
-    formatCount(result[timing].totalCount ?? 0),
+    ...(['p50', 'p90', 'p99', 'p99_9', 'average', 'stddev', 'max'] as const).map((key) => formatMs(stats[key] ?? 0)),
+    formatCount(stats.totalCount ?? 0),
   ];
+  // The handshake row is there when the run spoke TLS (its JSON has `handshake` then).
+  const rows = TIMING_ROWS.flatMap(([timing, label]) => {
+    const stats = result[timing];
+    return stats === undefined ? [] : [timingRow(stats, label)];
+  });
   lines.push(
-    renderTable([['Stat', '50%', '90%', '99%', '99.9%', 'Avg', 'Stdev', 'Max', 'Count'], ...TIMING_ROWS.map(([timing, label]) => timingRow(timing, label))]),
-    'Connect: from starting the connect until it is up (SYN retransmits show here). First echo: from then until',
-    "its first echo (time unaccepted in the server's accept queue shows here). Both cover the whole run; echo",
-    'latency covers every later message, in the measured window.',
+    renderTable([['Stat', '50%', '90%', '99%', '99.9%', 'Avg', 'Stdev', 'Max', 'Count'], ...rows]),
+    ...(result.handshake === undefined
+      ? [
+          'Connect: from starting the connect until it is up (SYN retransmits show here). First echo: from then until',
+          "its first echo (time unaccepted in the server's accept queue shows here). Both cover the whole run; echo",
+          'latency covers every later message, in the measured window.',
+        ]
+      : [
+          'Connect: from starting the connect until it is up (SYN retransmits show here). TLS handshake: from then',
+          "until the handshake is done (time unaccepted in the server's accept queue shows here). First echo: from",
+          'then until its first echo. All three cover the whole run; echo latency covers every later message, in the',
+          'measured window.',
+        ]),
     '',
   );
   const rateRow = (label: string, stats: Distribution, format: (value: number) => string) => [
@@ -63,8 +80,11 @@ export function formatReport(result: LoadResult): string {
     lines.push('0 errors');
   } else {
     const counts = failureCountsOf(result);
-    // Kinds with a key of their own are always listed; the unkeyed rest only when there is any.
-    const listed = FAILURE_KIND_NAMES.filter((kind) => FAILURE_KINDS[kind].key !== undefined || counts[kind] > 0);
+    // Kinds with a key of their own are always listed (handshake failures when the run spoke
+    // TLS); the unkeyed rest only when there is any.
+    const listed = FAILURE_KIND_NAMES.filter(
+      (kind) => counts[kind] > 0 || (FAILURE_KINDS[kind].key !== undefined && (kind !== 'handshake' || result.tls)),
+    );
     lines.push(`${formatCount(result.errors)} errors: ${listed.map((kind) => `${formatCount(counts[kind])} ${FAILURE_KINDS[kind].plural}`).join(', ')}`);
     for (const [kind, note] of Object.entries(result.failures)) {
       lines.push(`  first ${FAILURE_KINDS[kind as FailureKind].label}: ${note}`);

@@ -26,11 +26,14 @@ export type Distribution = Record<string, number>;
  * A run's result, shaped like autocannon's so that tools reading its JSON read this too:
  * `latency` (ms), `requests` (messages per second; `total` messages, `sent`), `throughput`
  * (bytes per second; `total` bytes), `duration` (s), and the failure counts (`refused`,
- * `resets`, `timeouts`, `mismatches`, one per keyed `FailureKind`, and their total `errors`).
- * Beside `latency`, with the same keys: `connect` and `firstEcho` (ms), connection set-up
- * over the whole run (see `TIMINGS` in tally.ts).
+ * `handshakeFailures`, `resets`, `timeouts`, `mismatches`, one per keyed `FailureKind`, and
+ * their total `errors`). Beside `latency`, with the same keys: `connect`, `handshake` (only
+ * under `--tls`) and `firstEcho` (ms), connection set-up over the whole run (see `TIMINGS` in
+ * tally.ts).
  */
-export interface LoadResult extends FailureCountFields, Record<Timing, Distribution> {
+export interface LoadResult extends FailureCountFields, Record<Exclude<Timing, 'handshake'>, Distribution> {
+  /** The TLS handshakes, present under `--tls`. */
+  handshake?: Distribution;
   host: string;
   /** The address of `host` the connections went to. */
   address: string;
@@ -46,6 +49,10 @@ export interface LoadResult extends FailureCountFields, Record<Timing, Distribut
   rate: number;
   /** Bytes per message. */
   size: number;
+  /** Connections spoke TLS. */
+  tls: boolean;
+  /** The PROXY protocol header each connection sent first. */
+  proxyProtocol: 'off' | 'v1' | 'v2';
   /** Seconds measured. */
   duration: number;
   /** Full one-second samples behind the spread of `requests` and `throughput`. */
@@ -104,6 +111,8 @@ export function buildResult(input: ResultInput): LoadResult {
     pipelining: options.pipeline,
     rate: options.rate,
     size: options.payload.length,
+    tls: options.tls !== undefined,
+    proxyProtocol: options.proxyProtocol === 0 ? 'off' : `v${options.proxyProtocol}`,
     duration: Math.round(seconds * 1000) / 1000,
     samples: input.samples.length,
     sampleInt: 1000,
@@ -114,6 +123,7 @@ export function buildResult(input: ResultInput): LoadResult {
     interrupted: input.interrupted,
     latency: timings.latency,
     connect: timings.connect,
+    ...(options.tls !== undefined && { handshake: timings.handshake }),
     firstEcho: timings.firstEcho,
     requests: { ...describeRates(input.samples.map((s) => s.messages), messages, seconds), total: messages, sent: sum('sent') },
     throughput: { ...describeRates(input.samples.map((s) => s.bytes), bytes, seconds), total: bytes },

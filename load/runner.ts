@@ -76,6 +76,8 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
       connectTimeoutMs: options.connectTimeoutMs,
       timeoutMs: options.timeoutMs,
       messages: options.messages,
+      tls: options.tls,
+      proxyProtocol: options.proxyProtocol,
       measureFromStart: messagesMode,
       counters,
     };

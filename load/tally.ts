@@ -8,15 +8,18 @@ import { createLatencyHistogram, encodeHistogram, type Histogram } from './histo
  *   their connection's first echo came back are not in it (they waited for the same accept);
  * - `connect`: from starting the connect to the socket's `connect` event, over the whole run
  *   (SYN retransmits from an overflowing accept queue show here);
- * - `firstEcho`: from the `connect` event to the completion of the connection's first echo,
+ * - `handshake`: under `--tls`, from the `connect` event to `secureConnect` (the TLS handshake,
+ *   after the PROXY header if one is sent), over the whole run;
+ * - `firstEcho`: from the connection being ready (the `connect` event, under TLS
+ *   `secureConnect`) to the completion of the connection's first echo,
  *   over the whole run (time spent unaccepted in the server's accept queue shows here). Under
  *   `--rate` it counts from the first message's intended send time instead, so that the
  *   connection's phase (a deliberate delay of less than one interval) is not in it.
  *
- * Connections are set up before the measured window starts, so `connect` and `firstEcho` are
- * never reset.
+ * Connections are set up before the measured window starts, so `connect`, `handshake` and
+ * `firstEcho` are never reset.
  */
-export const TIMINGS = ['latency', 'connect', 'firstEcho'] as const;
+export const TIMINGS = ['latency', 'connect', 'handshake', 'firstEcho'] as const;
 export type Timing = (typeof TIMINGS)[number];
 
 /** The counters one worker reports at the end: plain numbers, so they cross threads as they are. */
@@ -68,6 +71,7 @@ export class Tally {
   readonly notes: FailureNotes = {};
   readonly latency: Histogram = createLatencyHistogram();
   readonly connect: Histogram = createLatencyHistogram();
+  readonly handshake: Histogram = createLatencyHistogram();
   readonly firstEcho: Histogram = createLatencyHistogram();
 
   /** Whether the measured window has started. */
@@ -85,8 +89,9 @@ export class Tally {
   ) {}
 
   /**
-   * Starts the measured window: traffic figures from here on only. Failures, `connect` and
-   * `firstEcho` always count: connections are set up before the window starts.
+   * Starts the measured window: traffic figures from here on only. Failures and the set-up
+   * times (`connect`, `handshake`, `firstEcho`) always count: connections are set up before
+   * the window starts.
    */
   startMeasuring(): void {
     this.measuring = true;
@@ -126,6 +131,11 @@ export class Tally {
 
   /** Every histogram, encoded to cross to the main thread. */
   encodeHistograms(): Record<Timing, string> {
-    return { latency: encodeHistogram(this.latency), connect: encodeHistogram(this.connect), firstEcho: encodeHistogram(this.firstEcho) };
+    return {
+      latency: encodeHistogram(this.latency),
+      connect: encodeHistogram(this.connect),
+      handshake: encodeHistogram(this.handshake),
+      firstEcho: encodeHistogram(this.firstEcho),
+    };
   }
 }

@@ -18,8 +18,9 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   'docker-compose': 'docker-compose',
   taskset: 'util-linux',
   ss: 'iproute2',
-  haproxy: 'haproxy',
+  // Certificates made at test time, and a real PROXY protocol sender and load balancer.
   openssl: 'openssl',
+  haproxy: 'haproxy',
 };
 
 function installed(command: string, path = process.env.PATH): boolean {

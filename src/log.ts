@@ -24,9 +24,11 @@ export function createLogger(options: {
   level: LevelWithSilent;
   destination?: 1 | 2;
   pretty?: boolean;
+  /** Fields on every line, beside `pid` (a worker's number, say). */
+  base?: Record<string, unknown>;
 }): Logger {
   const fd = options.destination ?? 1;
-  const settings = { name: options.name, level: options.level, base: { pid: process.pid } };
+  const settings = { name: options.name, level: options.level, base: { pid: process.pid, ...options.base } };
   if (options.pretty ?? isatty(fd)) {
     const transport = pino.transport({
       target: 'pino-pretty',

@@ -5,13 +5,15 @@
  */
 import { CommanderError } from 'commander';
 import { createLogger, type Logger } from '../log.js';
-import { MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
+import { createMetricsRegistry, MetricsServerError, snapshot, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { OptionError } from '../parse-option.js';
 import { StartupError, startEchoServer, type EchoServer } from '../server/index.js';
 import { setFailureReporter, startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/index.js';
 import { blockedLoopLog } from './blocked-loop-log.js';
+import { runPrimary } from './primary.js';
 import { parseServerOptions, type CliOptions } from './server-options.js';
 import { VERSION } from './version.js';
+import { WORKER_ENV, type FromWorker, type ToWorker } from './worker-messages.js';
 
 /** Exit codes: 0 after a clean shutdown, 1 when the server cannot start, 2 for bad options. */
 const EXIT_START_FAILED = 1;
@@ -49,8 +51,12 @@ function handleReload(server: EchoServer, log: Logger): void {
   });
 }
 
-/** SIGTERM/SIGINT: graceful shutdown, then exit 0. A second SIGINT exits at once. */
-function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<void>): void {
+/**
+ * SIGTERM/SIGINT: graceful shutdown, then exit 0. A second SIGINT exits at once. A worker of
+ * `--workers` leaves SIGINT to its primary (a terminal's Ctrl-C reaches every process of the
+ * group), and shuts down when the primary sends SIGTERM or goes away.
+ */
+function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<void>, worker: boolean): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -71,12 +77,32 @@ function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<v
       );
   };
   process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  if (!worker) return void process.on('SIGINT', stop);
+  process.on('SIGINT', () => {});
+  process.on('disconnect', () => stop('SIGTERM'));
+}
+
+/** A worker answers its primary's requests for metrics (see primary.ts). */
+function answerPrimary(registry: Parameters<typeof snapshot>[0]): void {
+  process.on('message', (message: ToWorker) => {
+    if (message.type !== 'metrics') return;
+    void snapshot(registry).then((metrics) => {
+      const reply: FromWorker = { type: 'metrics', id: message.id, metrics };
+      process.send?.(reply);
+    });
+  });
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv);
-  const log = createLogger({ name: 'echo-server', level: options.logLevel });
+  const workerNumber = process.env[WORKER_ENV] === undefined ? undefined : Number(process.env[WORKER_ENV]);
+  const log = createLogger({ name: 'echo-server', level: options.logLevel, ...(workerNumber === undefined ? {} : { base: { worker: workerNumber } }) });
+  if (options.workers > 1 && workerNumber === undefined) {
+    if (!supportsReusePort()) {
+      fail(EXIT_BAD_OPTIONS, `--workers ${options.workers} needs SO_REUSEPORT: Linux and Node.js 22.12 or later (this is ${process.platform}, ${process.version})`);
+    }
+    process.exit(await runPrimary(options, log, fail));
+  }
   setFailureReporter((task, error) => log.error({ task: task.describe(), err: error }, 'task failed'));
   // The detector starts first, so that it watches every connection's task; `--max-blocking 0`
   // starts neither its timer nor its thread.
@@ -92,15 +118,17 @@ async function main(): Promise<void> {
     if (error instanceof StartupError) fail(EXIT_START_FAILED, error.message);
     throw error;
   }
+  const registry = createMetricsRegistry({ stats: server.stats, version: VERSION });
   let metrics: MetricsServer | undefined;
-  if (options.metrics) {
+  if (workerNumber !== undefined) {
+    answerPrimary(registry);
+  } else if (options.metrics) {
     try {
       metrics = await startMetricsServer({
         host: options.metrics.host,
         port: options.metrics.port,
-        stats: server.stats,
+        registry,
         logger: log,
-        version: VERSION,
       });
     } catch (error) {
       if (error instanceof MetricsServerError) fail(EXIT_START_FAILED, error.message);
@@ -113,7 +141,7 @@ async function main(): Promise<void> {
     await metrics?.close();
     await monitor?.stop();
     blocked.flush();
-  });
+  }, workerNumber !== undefined);
   handleReload(server, log);
   const { tls, proxy } = options.server;
   log.info(
@@ -135,11 +163,21 @@ async function main(): Promise<void> {
     },
     'listening',
   );
+  if (workerNumber !== undefined) {
+    const listening: FromWorker = { type: 'listening', port: server.port, tlsPort: server.tlsPort ?? null };
+    process.send?.(listening);
+  }
   if (!server.ownsSockets) {
     log.warn(
       'running without the native socket helper (not built, or ECHO_NATIVE_SOCKETS=0): a saturated loop accepts new clients one per turn, and reads go through Node\'s streams',
     );
   }
+}
+
+/** SO_REUSEPORT for TCP listeners: Linux, Node.js 22.12 or later (23.1 on the 23 line). */
+function supportsReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return process.platform === 'linux' && (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12));
 }
 
 main().catch((error: unknown) => {

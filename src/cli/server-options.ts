@@ -3,6 +3,7 @@
  * server's own defaults, shown by `--help`), and the checks across options. Returns what the
  * CLI needs; only the CLI's entry point exits the process.
  */
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS } from '../log.js';
 import { formatDuration, OptionError, parseDuration, parseInteger, parseSubnets } from '../parse-option.js';
@@ -29,6 +30,12 @@ function using<T>(parse: (text: string) => T): (text: string) => T {
       throw error;
     }
   };
+}
+
+/** `--workers`: a count, or `auto` for the cores this process may use. */
+function parseWorkers(text: string): number {
+  if (text.trim() === 'auto') return availableParallelism();
+  return parseInteger(text, 'workers', 1, 1024);
 }
 
 /** An on/off value from the environment (`ECHO_METRICS=0`) or `--metrics off`. */
@@ -58,6 +65,12 @@ export function buildProgram(): Command {
     .version(VERSION)
     .addOption(new Option('--host <address>', 'address to listen on').env('ECHO_HOST').default(DEFAULTS.host))
     .addOption(port('--port <port>', 'port for plain TCP (0 picks a free one)', 'ECHO_PORT', DEFAULTS.port))
+    .addOption(
+      new Option('--workers <n|auto>', 'copies of the server on the same ports, one event loop each (auto: one per core)')
+        .env('ECHO_WORKERS')
+        .default(1)
+        .argParser(using(parseWorkers)),
+    )
     .addOption(new Option('--plain [on|off]', 'listen for plain TCP').env('ECHO_PLAIN').default(true, 'on').argParser(using(parseSwitch('plain'))))
     .addOption(new Option('--no-plain', 'no plain TCP listener: TLS only'))
     .addOption(port('--tls-port <port>', 'port for TLS, with --tls-cert and --tls-key', 'ECHO_TLS_PORT', DEFAULT_TLS_PORT))
@@ -120,6 +133,7 @@ export function buildProgram(): Command {
 interface Parsed {
   host: string;
   port: number;
+  workers: number;
   plain: boolean;
   tlsPort: number;
   tlsCert?: string;
@@ -144,6 +158,8 @@ interface Parsed {
 /** The CLI's options: the server's, and the CLI's own around it. */
 export interface CliOptions {
   server: Omit<ServerOptions, 'logger'>;
+  /** Copies of the server to run (`--workers`); 1 runs it in this process. */
+  workers: number;
   metrics: { host: string; port: number } | undefined;
   maxBlockingMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -191,10 +207,12 @@ export function parseServerOptions(argv: string[]): CliOptions {
           ? undefined
           : { mode: o.proxyProtocol, trusted: o.proxyProtocolFrom, headerTimeoutMs: o.proxyHeaderTimeout },
       backlog: o.backlog,
+      reusePort: o.workers > 1,
       maxConnections: o.maxConnections,
       idleTimeoutMs: o.idleTimeout,
       shutdownTimeoutMs: o.shutdownTimeout,
     },
+    workers: o.workers,
     metrics: o.metrics ? { host: o.metricsHost ?? o.host, port: o.metricsPort } : undefined,
     maxBlockingMs: o.maxBlocking,
     logLevel: o.logLevel,

@@ -13,6 +13,7 @@
 import { readlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { setPriority } from 'node:os';
+import { URL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** @typedef {import('./http-messages.js').FromHttpThread} FromHttpThread */

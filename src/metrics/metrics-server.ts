@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { FromHttpThread, HttpThreadData, ToHttpThread } from './http-messages.js';
-import { createMetricsRegistry, type ServerCounters } from './registry.js';
 import { describeListenFailure } from '../listen-error.js';
 
 // The HTTP thread's program is a file of its own, plain JavaScript (see http-thread.js), next
@@ -23,15 +22,17 @@ export interface MetricsServerOptions {
   host: string;
   /** 0 picks a free port; the one chosen is in the result. */
   port: number;
-  stats: ServerCounters;
+  /**
+   * What `/metrics` shows: a registry (see `createMetricsRegistry`), or one made afresh for
+   * each scrape (the primary of several workers aggregates theirs).
+   */
+  registry: Registry | (() => Promise<Registry>);
   logger: { info(object: object, message: string): void; error(object: object, message: string): void };
-  version: string;
 }
 
 /** A running metrics endpoint. */
 export interface MetricsServer {
   port: number;
-  registry: Registry;
   /** `/healthz` answers 200 while healthy (the start), 503 once set unhealthy (shutdown began). */
   setHealthy(healthy: boolean): void;
   /** Stops listening and ends open scrape connections (Prometheus keeps them alive). */
@@ -48,14 +49,19 @@ export interface MetricsServer {
  *
  * @example
  *   const metrics = await startMetricsServer({
- *     host: '127.0.0.1', port: 9464, stats, isHealthy: () => !stopping, logger, version,
+ *     host: '127.0.0.1', port: 9464, registry: createMetricsRegistry({ stats, version }), logger,
  *   });
+ *   metrics.setHealthy(false);   // when shutdown begins
  *   // ... later, after the echo server has drained:
  *   await metrics.close();
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const { host, logger } = options;
-  const registry = createMetricsRegistry({ stats: options.stats, version: options.version });
+  const source = options.registry;
+  const render = async (): Promise<{ body: string; contentType: string }> => {
+    const registry = typeof source === 'function' ? await source() : source;
+    return { body: await registry.metrics(), contentType: registry.contentType };
+  };
   const health = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   Atomics.store(health, 0, 1);
   const workerData: HttpThreadData = { host, port: options.port, health };
@@ -79,8 +85,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
           if (!listening) return reject(listenError(host, options.port, message.code, message.message));
           return logger.error({ code: message.code, err: message.message }, 'metrics server error');
         case 'render':
-          return void registry.metrics().then(
-            (body) => send({ type: 'response', ids: message.ids, status: 200, headers: { 'Content-Type': registry.contentType }, body }),
+          return void render().then(
+            ({ body, contentType }) => send({ type: 'response', ids: message.ids, status: 200, headers: { 'Content-Type': contentType }, body }),
             (error: unknown) => {
               logger.error({ err: error }, 'metrics collection failed');
               send({ type: 'response', ids: message.ids, status: 500, headers: {}, body: 'metrics collection failed\n' });
@@ -99,7 +105,6 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   let closing: Promise<void> | undefined;
   return {
     port,
-    registry,
     setHealthy(healthy) {
       Atomics.store(health, 0, healthy ? 1 : 0);
     },

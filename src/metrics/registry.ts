@@ -147,6 +147,7 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
   });
   new Gauge({
     name: 'echo_build_info',
+    aggregator: 'first', // one build however many workers report it
     help: 'Always 1; the labels say which build is running.',
     labelNames: ['version', 'node_version'],
     registers,

@@ -24,6 +24,11 @@ export interface ServerOptions {
   /** PROXY protocol headers first on every connection: off while undefined. */
   proxy: { mode: ProxyProtocolMode; trusted: readonly Subnet[] | undefined; headerTimeoutMs: number } | undefined;
   backlog: number;
+  /**
+   * Share the ports with other servers that set it too (SO_REUSEPORT: the kernel spreads
+   * connections over them; Linux, Node.js 22.12 or later): how `--workers` runs its copies.
+   */
+  reusePort: boolean;
   /** Connections past this many are closed at once and counted; 0 means no limit. */
   maxConnections: number;
   /** A connection with no traffic for this long is closed; 0 means never. */
@@ -44,6 +49,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
   // at 2,000/s, 511 overflowed (SYN retries, 1 s connects) where 4,096 did not. Linux caps it
   // at net.core.somaxconn (4,096 by default since 5.4).
   backlog: 4096,
+  reusePort: false,
   maxConnections: 0,
   idleTimeoutMs: 0,
   shutdownTimeoutMs: 5000,
@@ -209,7 +215,8 @@ function listen(options: ServerOptions, port: number): Promise<net.Server> {
   const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
   return new Promise<net.Server>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: options.host, port, backlog: options.backlog }, () => {
+    const listenOptions = { host: options.host, port, backlog: options.backlog, ...(options.reusePort ? { reusePort: true } : {}) };
+    server.listen(listenOptions, () => {
       server.removeListener('error', reject);
       resolve(server);
     });

@@ -1,3 +1,5 @@
+import { PROXY_HEADER_FAILURES } from './proxy-protocol.js';
+
 /** Why a connection ended: a small fixed set, so that it can be a metric label. */
 export const CLOSE_REASONS = ['client', 'idle', 'error', 'shutdown', 'setup'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
@@ -10,9 +12,7 @@ export type ListenerName = (typeof LISTENERS)[number];
 export const TLS_HANDSHAKE_FAILURES = ['timeout', 'protocol', 'certificate', 'reset', 'other'] as const;
 export type TlsHandshakeFailure = (typeof TLS_HANDSHAKE_FAILURES)[number];
 
-/** Why a PROXY protocol header was refused (`echo_proxy_header_failures_total{reason}`). */
-export const PROXY_HEADER_FAILURES = ['missing', 'malformed', 'unsupported', 'timeout', 'untrusted'] as const;
-export type ProxyHeaderFailure = (typeof PROXY_HEADER_FAILURES)[number];
+export { PROXY_HEADER_FAILURES, type ProxyHeaderFailure } from './proxy-protocol.js';
 
 /** A counter per value of a fixed set, all present from the start (every label value is exported). */
 function tally<K extends string>(keys: readonly K[]): Record<K, number> {

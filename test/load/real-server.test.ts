@@ -14,9 +14,9 @@ const TIMING_KEYS = [
 
 /** Every key of the JSON result, in order. */
 const RESULT_KEYS = [
-  'host', 'address', 'port', 'connections', 'connected', 'held', 'workers', 'pipelining', 'rate', 'size', 'duration',
-  'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'resets', 'timeouts', 'mismatches', 'interrupted',
-  'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
+  'host', 'address', 'port', 'connections', 'connected', 'held', 'workers', 'pipelining', 'rate', 'size', 'tls', 'proxyProtocol',
+  'duration', 'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'handshakeFailures', 'resets', 'timeouts', 'mismatches',
+  'interrupted', 'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
 ];
 
 /** Every percentile is at least the one before it, and none exceeds the maximum. */
@@ -70,6 +70,8 @@ describe('echo-load against the real echo server', () => {
       expect(Object.values(result[timing]).every((value) => typeof value === 'number' && Number.isFinite(value)), timing).toBe(true);
     }
     expect([result.connect.totalCount, result.firstEcho.totalCount, result.latency.totalCount]).toEqual([3, 3, 27]);
+    // `handshake`, with the same keys, comes with --tls only (test/load/tls.test.ts).
+    expect(result).toMatchObject({ tls: false, proxyProtocol: 'off', handshakeFailures: 0 });
   });
 
   it('sends exactly --messages messages in total, spread over the connections', async () => {

@@ -16,6 +16,8 @@ function result(overrides: Partial<LoadResult> = {}): LoadResult {
     pipelining: 1,
     rate: 0,
     size: 64,
+    tls: false,
+    proxyProtocol: 'off',
     duration: 10.004,
     samples: 10,
     sampleInt: 1000,
@@ -23,6 +25,7 @@ function result(overrides: Partial<LoadResult> = {}): LoadResult {
     finish: '2025-01-01T00:00:10.004Z',
     errors: 3,
     refused: 0,
+    handshakeFailures: 0,
     resets: 1,
     timeouts: 0,
     mismatches: 2,
@@ -79,6 +82,26 @@ describe('the human report', () => {
   it('names the address a host name resolved to', () => {
     const text = formatReport(result({ host: 'localhost', address: '::1' }));
     expect(text).toMatch(/^echo-load: 500 connections to localhost:8090 \(::1\) over 2 workers/m);
+  });
+
+  it('under TLS, shows the handshake row between Connect and First echo, and counts handshake failures', () => {
+    const handshake = { average: 4, mean: 4, stddev: 1, min: 2, max: 9, p50: 3.5, p90: 5, p99: 8, p99_9: 9, totalCount: 498 };
+    const text = formatReport(
+      result({ tls: true, proxyProtocol: 'v2', handshake, errors: 5, handshakeFailures: 2, failures: { handshake: 'certificate error: certificate has expired (CERT_HAS_EXPIRED), connection 4' } }),
+    );
+    expect(text).toMatch(/^echo-load: 500 connections to 127\.0\.0\.1:8090 over 2 workers, 64 B messages, pipeline 1, TLS, PROXY v2 header$/m);
+    const labels = text.split('\n').filter((line) => /^│ [A-Z]/.test(line)).map((line) => line.split('│')[1]!.trim());
+    expect(labels.slice(0, 5)).toEqual(['Stat', 'Connect', 'TLS handshake', 'First echo', 'Echo latency']);
+    expect(text).toMatch(/│ TLS handshake │ 3\.50 ms +│ 5\.00 ms +│ 8\.00 ms +│ 9\.00 ms +│ 4\.00 ms +│ 1\.00 ms +│ 9\.00 ms +│ 498 +│/);
+    expect(text).toContain('TLS handshake: from then');
+    expect(text).toMatch(/^5 errors: 0 refused, 2 handshake failures, 1 resets, 0 timeouts, 2 mismatches$/m);
+    expect(text).toContain('  first handshake failure: certificate error: certificate has expired (CERT_HAS_EXPIRED), connection 4');
+  });
+
+  it('without TLS, has no handshake row and lists handshake failures only if there are some', () => {
+    const text = formatReport(result());
+    expect(text).not.toMatch(/handshake/i);
+    expect(formatReport(result({ errors: 4, handshakeFailures: 1 }))).toMatch(/^4 errors: 0 refused, 1 handshake failures, 1 resets/m);
   });
 
   it('formats milliseconds with microsecond precision below 1 ms', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
+import { createMetricsRegistry, startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { createLogger } from '../../src/log.js';
 import { BLOCKED_LOOP_CAUSES, setFailureReporter, sleep, spawn, startBlockedLoopMonitor, type BlockedLoopCause } from '../../src/tasks/index.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
  */
 async function serveStats(): Promise<{ stats: ServerStats; base: string }> {
   const stats = new ServerStats();
-  const server = await startMetricsServer({ host: '127.0.0.1', port: 0, stats, logger, version: '1.2.3' });
+  const server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: createMetricsRegistry({ stats, version: '1.2.3' }), logger });
   open.push(server);
   return { stats, base: `http://127.0.0.1:${server.port}` };
 }

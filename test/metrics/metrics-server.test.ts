@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MetricsServerError, startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
+import { createMetricsRegistry, MetricsServerError, startMetricsServer, type MetricsServer } from '../../src/metrics/index.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { createLogger } from '../../src/log.js';
 import { get } from './scrape.js';
@@ -15,9 +15,8 @@ async function start() {
   const server = await startMetricsServer({
     host: '127.0.0.1',
     port: 0,
-    stats: new ServerStats(),
+    registry: createMetricsRegistry({ stats: new ServerStats(), version: '9.8.7' }),
     logger,
-    version: '9.8.7',
   });
   open.push(server);
   return { server, base: `http://127.0.0.1:${server.port}` };
@@ -85,9 +84,8 @@ describe('metrics server', () => {
       const attempt = startMetricsServer({
         host: '127.0.0.1',
         port,
-        stats: new ServerStats(),
+        registry: createMetricsRegistry({ stats: new ServerStats(), version: '0' }),
         logger,
-        version: '0',
       });
       await expect(attempt).rejects.toBeInstanceOf(MetricsServerError);
       await expect(attempt).rejects.toMatchObject({ code: 'EADDRINUSE' });

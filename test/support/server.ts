@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { startMetricsServer } from '../../src/metrics/index.js';
+import { createMetricsRegistry, startMetricsServer } from '../../src/metrics/index.js';
 import { startEchoServer, type EchoServer, type ServerOptions } from '../../src/server/index.js';
 
 /** A real echo server started in this process for one test: see `startServer`. */
@@ -51,9 +51,8 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   const metrics = await startMetricsServer({
     host: '127.0.0.1',
     port: 0,
-    stats: server.stats,
+    registry: createMetricsRegistry({ stats: server.stats, version: 'test' }),
     logger: overrides.logger ?? silent,
-    version: 'test',
   });
   void server.stopping.wait().then(() => metrics.setHealthy(false));
   running.push(() => metrics.close());

@@ -1,5 +1,7 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { afterEach } from 'vitest';
+import { INCOMPLETE, parseProxyHeader, type ProxyHeader, type ProxyProtocolMode } from '../../../src/server/proxy-protocol.js';
 import { upperAscii } from '../../../load/payload.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -216,4 +218,107 @@ export async function unusedPort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** What a PROXY-parsing test server saw: each connection's header, and its socket's real peer. */
+export interface SeenHeader {
+  header: ProxyHeader;
+  peer: { address: string; port: number };
+}
+
+/**
+ * Reads a PROXY header (with the server's parser) from the start of `socket`, then hands the
+ * socket and the bytes after the header to `next`. A refused header closes the connection.
+ */
+function readProxyHeader(socket: net.Socket, mode: ProxyProtocolMode, seen: SeenHeader[], next: (socket: net.Socket, rest: Buffer) => void): void {
+  let received = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    let header: ReturnType<typeof parseProxyHeader>;
+    try {
+      header = parseProxyHeader(received, mode);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    if (header === INCOMPLETE) return;
+    socket.off('data', onData);
+    seen.push({ header, peer: { address: socket.remoteAddress!, port: socket.remotePort! } });
+    next(socket, received.subarray(header.length));
+  };
+  socket.on('data', onData);
+}
+
+async function listen(server: net.Server, host: string): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/**
+ * A correct upper-casing echo server behind a PROXY header: each connection must start with
+ * one (`mode`), which it records; what follows is echoed. On `host` (127.0.0.1 or ::1).
+ */
+export async function startProxyEchoServer(mode: ProxyProtocolMode, host = '127.0.0.1'): Promise<{ port: number; seen: SeenHeader[] }> {
+  const seen: SeenHeader[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    readProxyHeader(socket, mode, seen, (s, rest) => {
+      if (rest.length > 0) s.write(upperAscii(rest));
+      s.on('data', (chunk: Buffer) => s.write(upperAscii(chunk)));
+    });
+  });
+  const port = await listen(server, host);
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port, seen };
+}
+
+/**
+ * A real Node `tls` echo server (upper-casing), with the options given (certificate, mutual
+ * TLS, versions). With `proxy`, each TCP connection starts with a PROXY header before the TLS
+ * handshake (HAProxy's TLS pass-through with send-proxy); the bytes after it go to TLS.
+ * `secured` lists each TLS connection's client certificate subject (CN), or '' without one.
+ */
+export async function startTlsEchoServer(
+  options: tls.TlsOptions,
+  proxy?: ProxyProtocolMode,
+): Promise<{ port: number; seen: SeenHeader[]; secured: string[]; server: tls.Server }> {
+  const seen: SeenHeader[] = [];
+  const secured: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = tls.createServer(options, (socket) => {
+    socket.setNoDelay(true);
+    secured.push(String(socket.getPeerCertificate().subject?.CN ?? ''));
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => socket.write(upperAscii(chunk)));
+  });
+  server.on('tlsClientError', () => {});
+  let listening: net.Server = server;
+  if (proxy !== undefined) {
+    // The PROXY header comes on the raw connection: a plain server reads it, then hands the
+    // connection (and what came after the header) to the TLS server.
+    listening = net.createServer((socket) => {
+      socket.on('error', () => {});
+      readProxyHeader(socket, proxy, seen, (s, rest) => {
+        s.pause();
+        if (rest.length > 0) s.unshift(rest);
+        server.emit('connection', s);
+      });
+    });
+  }
+  listening.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const port = await listen(listening, '127.0.0.1');
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => listening.close(() => resolve()));
+  });
+  return { port, seen, secured, server };
 }
