@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DATASOURCE_FILE, dashboardQueries, metricNames, readDashboard } from './dashboard.js';
+import { DATASOURCE_FILE, dashboardQueries, metricNames, readDashboard, readsHaproxy } from './dashboard.js';
+import { backendServers, readHaproxyConfig } from './haproxy-config.js';
 import { ROOT } from './tools.js';
 
 const dashboard = readDashboard();
@@ -61,6 +62,30 @@ describe('the provisioned Grafana dashboard', () => {
     expect(targets.map(({ expr, legendFormat }) => [expr, legendFormat])).toEqual([
       ['sum by (cause) (increase(echo_blocked_loop_events_total[$__rate_interval]))', 'blocked loop: {{cause}}'],
     ]);
+  });
+
+  it('shows each server by instance: the replicas behind HAProxy, the pods on Kubernetes', () => {
+    const byInstance = dashboardQueries().filter(({ expr }) => expr.startsWith('sum by (instance'));
+    const metrics = byInstance.flatMap(({ expr }) => metricNames(expr)).sort();
+    expect(metrics).toEqual(['echo_connections_active', 'echo_proxy_header_failures_total', 'echo_reads_total']);
+    for (const panel of dashboard.panels.filter((p) => p.targets.some((t) => t.expr.startsWith('sum by (instance')))) {
+      expect(panel.targets.every((t) => t.legendFormat?.includes('{{instance}}')), panel.title).toBe(true);
+    }
+  });
+
+  it('shows HAProxy\'s view of the replicas, by the names haproxy.cfg gives its frontend, backend and servers', () => {
+    const haproxy = dashboardQueries().filter(({ expr }) => readsHaproxy(expr));
+    expect(haproxy.length).toBeGreaterThanOrEqual(5);
+    const config = readHaproxyConfig();
+    for (const { panel, expr } of haproxy) {
+      for (const [, proxy] of expr.matchAll(/proxy="([^"]+)"/g)) {
+        expect(config, `${panel}: ${expr}`).toMatch(new RegExp(`^(frontend|backend) ${proxy}$`, 'm'));
+      }
+    }
+    // One line per replica: by HAProxy's server label, which is the replica's name.
+    const bySession = dashboard.panels.find((p) => p.targets.some((t) => t.expr.startsWith('haproxy_server_current_sessions')))!;
+    expect(bySession.targets[0]!.legendFormat).toBe('{{server}}');
+    expect(backendServers(config).map((s) => s.name)).toEqual(['echo-1', 'echo-2', 'echo-3']);
   });
 
   it('is loaded by the dashboard provider from where Compose mounts it, and is Grafana\'s home page', () => {

@@ -45,3 +45,13 @@ export function toPromQL(expr: string, rateInterval = '30s'): string {
 export function metricNames(expr: string): string[] {
   return [...new Set(expr.match(/\b(?:echo|nodejs|process)_[a-z0-9_]+\b/g) ?? [])];
 }
+
+/** Whether an expression reads HAProxy's exporter (profile "cluster") rather than echo-server. */
+export function readsHaproxy(expr: string): boolean {
+  return /\bhaproxy_/.test(expr);
+}
+
+/** HAProxy's metric names an expression reads. */
+export function haproxyMetricNames(expr: string): string[] {
+  return [...new Set(expr.match(/\bhaproxy_[a-z0-9_]+\b/g) ?? [])];
+}

@@ -27,23 +27,28 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts prometheus scraping `target` (`127.0.0.1:port`) every second; resolves once ready. */
-export async function startPrometheus(target: string, limitMs = 60_000): Promise<Prometheus> {
+/**
+ * Starts prometheus scraping `target` (`127.0.0.1:port`, job `echo-server`) every second, or
+ * with a whole configuration of the test's own (`{ config: yaml }`); resolves once ready.
+ */
+export async function startPrometheus(target: string | { config: string }, limitMs = 60_000): Promise<Prometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'echo-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
     config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  scrape_timeout: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: echo-server',
-      '    static_configs:',
-      `      - targets: ["${target}"]`,
-      '',
-    ].join('\n'),
+    typeof target !== 'string'
+      ? target.config
+      : [
+          'global:',
+          '  scrape_interval: 1s',
+          '  scrape_timeout: 1s',
+          '  evaluation_interval: 1s',
+          'scrape_configs:',
+          '  - job_name: echo-server',
+          '    static_configs:',
+          `      - targets: ["${target}"]`,
+          '',
+        ].join('\n'),
   );
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
