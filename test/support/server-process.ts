@@ -28,20 +28,21 @@ afterEach(() => {
 
 /**
  * Starts `echo-server --port 0 ...args` (via `shellPrefix` when given, e.g. to lower
- * `ulimit -n`) and resolves once it logs `listening`. With `quiet`, for a `--log-level` above
+ * `ulimit -n`), on `node` if given (another Node.js binary), and resolves once it logs `listening`. With `quiet`, for a `--log-level` above
  * info, there is no such line: it resolves once the process listens, as `ss` shows.
  */
 export function startServerProcess(
   args: string[] = [],
-  options: { shellPrefix?: string; env?: NodeJS.ProcessEnv; quiet?: boolean } = {},
+  options: { shellPrefix?: string; env?: NodeJS.ProcessEnv; quiet?: boolean; node?: string } = {},
 ): Promise<ServerProcess> {
+  const node = options.node ?? process.execPath;
   // Metrics on a free port too: the default (9464) would collide between test files.
   const argv = [SERVER_CLI, '--port', '0', '--metrics-port', '0', ...args];
   const child = options.shellPrefix
-    ? spawn('bash', ['-c', `${options.shellPrefix}; exec "${process.execPath}" ${argv.map((a) => `'${a}'`).join(' ')}`], {
+    ? spawn('bash', ['-c', `${options.shellPrefix}; exec "${node}" ${argv.map((a) => `'${a}'`).join(' ')}`], {
         env: { ...process.env, ...options.env },
       })
-    : spawn(process.execPath, argv, { env: { ...process.env, ...options.env } });
+    : spawn(node, argv, { env: { ...process.env, ...options.env } });
   children.push(child);
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
