@@ -5,10 +5,14 @@
  * The workers listen with SO_REUSEPORT, so the kernel spreads connections over them; each
  * still takes its own accept queue whole.
  *
- * Processes, not threads: measured here, a worker process costs the same CPU per message and
- * the same memory per idle connection as a worker thread would, about 40 MB more at rest each,
- * and a crash (a native fault, an out-of-memory kill, a bug) takes down one worker, which the
- * primary replaces, instead of every connection in the process.
+ * Processes, not threads (`npm run bench:workers` measures both): a worker process costs
+ * about 47 MiB at rest (proportional set, Node.js 22) where one more worker thread costs about
+ * 25 MiB, and the primary 35 MiB; per connection and per message both run the same code. What
+ * decides it: a crash (a native fault, an out-of-memory kill, a bug) takes down one worker,
+ * which the primary replaces, instead of every connection in the process; and signals reach
+ * a process's main thread only (a worker thread cannot listen for them), so each worker's own
+ * SIGTERM, SIGHUP, and the SIGURG that wakes its poll phase for new sockets
+ * (own-sockets.ts), work only in a process of its own.
  *
  * The primary: starts the workers (the first picks the ports when 0 was asked for, the others
  * join it), serves the one /metrics and /healthz (counters summed over the workers, plus each
