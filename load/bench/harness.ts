@@ -53,8 +53,8 @@ export interface TurnPlan<T> {
   start(contender: T): void | Promise<void>;
   /** Makes it stop again (freeze it, switch it off). */
   stop(contender: T): void | Promise<void>;
-  /** Called after the settling time; the function it returns is called when the turn ends. */
-  measure(contender: T): () => void;
+  /** Called after the settling time; the function it returns is called (and awaited) when the turn ends. */
+  measure(contender: T): () => void | Promise<void>;
 }
 
 /**
@@ -79,7 +79,7 @@ export async function takeTurns<T>(contenders: readonly T[], plan: TurnPlan<T>):
       await sleep(plan.settleMs);
       const done = plan.measure(next);
       await sleep(plan.turnMs);
-      done();
+      await done();
     }
   } finally {
     if (active !== undefined) await plan.stop(active);

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { DONE, Mailbox, NOT_READY, ReusableOperation, suspend, type MailboxHooks, type Operation } from '../tasks/index.js';
 import { formatAddress } from '../address.js';
-import { msSinceDataSent, type OwnReads } from './own-sockets.js';
+import { countRead, msSinceDataSent, type OwnReads } from './own-sockets.js';
 import type { CloseReason, ListenerName, ServerStats } from './stats.js';
 import type { TlsEndpoint } from './tls.js';
 
@@ -358,6 +358,7 @@ class Drained extends ReusableOperation<void> {
 }
 
 function onOwnRead(this: Socket, bytes: number, buffer: Uint8Array): boolean {
+  countRead();
   const connection = owners.get(this);
   // Every socket gets its connection before its first read; one that did not cannot be served.
   if (connection === undefined) {

@@ -137,19 +137,37 @@ export function msSinceDataSent(socket: net.Socket): number | undefined {
  * src/unix/linux.c applies its watcher queue first), and a poll phase goes on for up to 48
  * batches of 1,024 events while every epoll_wait fills the batch: with thousands of busy
  * clients, about a second. A connection accepted early in it would wait that long for its
- * first read. The phase also ends at once when a signal arrives, so this sends the process a
- * harmless one (SIGURG, ignored by default and handled here), once per phase at most.
+ * first read. The phase also ends at once when a signal arrives.
+ *
+ * So after an accept, the reads that follow in the same phase are counted (`countRead`), and
+ * once a whole batch of them has come, the phase is known to be a long one: the process sends
+ * itself a harmless signal (SIGURG, ignored by default and handled here), once per phase at
+ * most. A phase that ends sooner (the check phase after it clears the mark) costs nothing:
+ * with one connection at a time, the signal on every accept cost a fifth more CPU per
+ * connection (npm run bench:tls, plain connections).
  */
 export function watchNewSocketsSoon(): void {
-  if (wakeSent) return;
-  wakeSent = true;
-  process.kill(process.pid, 'SIGURG');
+  if (acceptedThisPhase) return;
+  acceptedThisPhase = true;
+  readsSinceAccept = 0;
+  setImmediate(pollPhaseEnded);
 }
 
-let wakeSent = false;
-process.on('SIGURG', () => {
-  wakeSent = false;
-});
+/** One read of an own socket: see `watchNewSocketsSoon`. */
+export function countRead(): void {
+  if (acceptedThisPhase && ++readsSinceAccept === EPOLL_BATCH) process.kill(process.pid, 'SIGURG');
+}
+
+/** libuv's epoll batch (uv__io_poll's `events` array). */
+const EPOLL_BATCH = 1024;
+let acceptedThisPhase = false;
+let readsSinceAccept = 0;
+
+function pollPhaseEnded(): void {
+  acceptedThisPhase = false;
+}
+
+process.on('SIGURG', () => {});
 
 function handleFd(owner: net.Server | net.Socket): number | undefined {
   const fd = (owner as unknown as { _handle?: { fd?: number } | null })._handle?.fd;

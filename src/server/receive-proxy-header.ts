@@ -36,9 +36,9 @@ const TIMED_OUT = Symbol('timed out');
  * ProxyHeaderError, whose `reason` is its metric label, for anything else.
  */
 export function* receiveProxyHeader(connection: Connection, settings: ProxySettings): Operation<ProxyHeader> {
-  const peer = connection.socket.remoteAddress ?? '';
-  if (settings.trusted !== undefined && !isTrusted(settings.trusted, peer)) {
-    throw new ProxyHeaderError('untrusted', `a PROXY header is not accepted from ${peer} (see --proxy-protocol-from)`);
+  if (settings.trusted !== undefined) {
+    const peer = connection.socket.remoteAddress ?? '';
+    if (!isTrusted(settings.trusted, peer)) throw new ProxyHeaderError('untrusted', `a PROXY header is not accepted from ${peer} (see --proxy-protocol-from)`);
   }
   const ms = settings.headerTimeoutMs > 0 ? settings.headerTimeoutMs : Infinity;
   const header = yield* withTimeout(ms, readHeader(connection, settings.mode), TIMED_OUT);

@@ -15,7 +15,7 @@ import { currentTask } from './task.js';
  *   const data = yield* timeout(5_000, conn.recv());   // throws TimeoutError after 5 s
  */
 export function* timeout<T>(ms: number, op: Operation<T>): Operation<T> {
-  return yield* withDeadline(ms, op, new TimeoutError(ms));
+  return yield* withDeadline(ms, op, {});
 }
 
 /**
@@ -26,24 +26,33 @@ export function* timeout<T>(ms: number, op: Operation<T>): Operation<T> {
  *   const data = yield* withTimeout(5_000, conn.recv(), null);   // null after 5 s
  */
 export function* withTimeout<T, F>(ms: number, op: Operation<T>, fallback: F): Operation<T | F> {
-  const mine = new TimeoutError(ms);
+  const deadline: Deadline = {};
   try {
-    return yield* withDeadline(ms, op, mine);
+    return yield* withDeadline(ms, op, deadline);
   } catch (error) {
     // Identity, not `instanceof`: an outer deadline's TimeoutError is not ours to swallow.
-    if (error === mine) return fallback;
+    if (error !== undefined && error === deadline.fired) return fallback;
     throw error;
   }
 }
 
-function* withDeadline<T>(ms: number, op: Operation<T>, error: TimeoutError): Operation<T> {
+/**
+ * One deadline's error, made only when it fires: an Error captures a stack trace when it is
+ * made, microseconds that a server setting a deadline on every connection (a PROXY header, a
+ * TLS handshake) would otherwise pay each time for an error it almost never throws.
+ */
+interface Deadline {
+  fired?: TimeoutError;
+}
+
+function* withDeadline<T>(ms: number, op: Operation<T>, deadline: Deadline): Operation<T> {
   if (!Number.isFinite(ms)) return yield* op;
   const task = currentTask();
   if (!task) throw new NotInTaskError('timeout');
   // The timer can only fire while this task is parked somewhere inside `op`: timers run from
   // the event loop, never while a task holds the thread, and the `finally` below disarms it
   // as soon as `op` ends in any way (returns, throws, or the task is killed).
-  const timer = setTimeout(() => task.throwIn(error), ms);
+  const timer = setTimeout(() => task.throwIn((deadline.fired = new TimeoutError(ms))), ms);
   try {
     return yield* op;
   } finally {

@@ -1,0 +1,24 @@
+/**
+ * The TLS baseline: a bare `tls` echo server, a `data` handler that upper-cases and writes,
+ * nothing else, with Node's defaults (TLS 1.3). Usage: bare-tls-server.js CERT KEY PORT
+ * Prints `listening PORT` once it listens.
+ */
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+
+const [cert, key, port] = process.argv.slice(2) as [string, string, string];
+const server = tls.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (socket) => {
+  socket.on('error', () => {});
+  socket.on('data', (chunk: Buffer) => {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b >= 0x61 && b <= 0x7a) chunk[i] = b - 0x20;
+    }
+    socket.write(chunk);
+  });
+});
+server.on('tlsClientError', () => {});
+server.listen(Number(port), '127.0.0.1', () => {
+  process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,156 @@
+/**
+ * TLS and PROXY protocol benchmark (not a test): ratios within one run, contenders in
+ * alternating turns, frozen (SIGSTOP) when not theirs; servers on core 0, their clients
+ * (setup-client.ts, Node.js: TLS needs it) on core 1 where `taskset` exists.
+ *
+ * - TLS echo at SIZE bytes: echo-server's TLS listener against a bare Node `tls` echo server
+ *   (bare-tls-server.ts), CLIENTS connections in ping-pong: messages per second and the
+ *   server's CPU time per message.
+ * - New TLS connections per second: CHURN loops that each connect, make one round trip and
+ *   close, against the same two servers.
+ * - PROXY protocol: the same churn over plain TCP, against echo-server with
+ *   `--proxy-protocol v2` (each connection sends a v2 header first) and without.
+ *
+ * echo-server runs as the server benchmark's `echo` (`--no-metrics --max-blocking 0`): the
+ * detector's and the metrics' costs are measured there.
+ *
+ * Usage: npm run bench:tls -- [--duration 1s] [--rounds 3] [--clients 100] [--churn 16] [--size 1024]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { built, Child, ECHO_SERVER, hasTaskset } from './children.js';
+import { count, duration, median, readOptions, runBenchmark, takeTurns } from './harness.js';
+import { cpuSeconds } from './proc.js';
+
+const args = readOptions('npm run bench:tls -- [options]', {
+  duration: { help: 'measured length of one turn', default: '1s' },
+  rounds: { help: 'rounds (each a median input)', default: '3' },
+  clients: { help: 'ping-pong TLS connections', default: '100' },
+  churn: { help: 'concurrent connect-echo-close loops', default: '16' },
+  size: { help: 'message size in bytes', default: '1024' },
+}, (o) => ({ turnMs: duration(o.duration, 'duration'), turn: o.duration, rounds: count(o.rounds, 'rounds'), clients: count(o.clients, 'clients'), churn: count(o.churn, 'churn'), size: count(o.size, 'size') }));
+
+const dir = mkdtempSync(join(tmpdir(), 'echo-bench-tls-'));
+const CERT = join(dir, 'cert.pem');
+const KEY = join(dir, 'key.pem');
+
+const ECHO = [process.execPath, ECHO_SERVER, '--log-level', 'info', '--no-metrics', '--max-blocking', '0'];
+const SERVERS = {
+  bareTls: [process.execPath, built('./bare-tls-server.js'), CERT, KEY, '0'],
+  echoTls: [...ECHO, '--no-plain', '--tls-port', '0', '--tls-cert', CERT, '--tls-key', KEY],
+  echoPlain: [...ECHO, '--port', '0'],
+  echoProxy: [...ECHO, '--port', '0', '--proxy-protocol', 'v2'],
+};
+type ServerName = keyof typeof SERVERS;
+
+/** A server with its client: they run, or are frozen, together. */
+interface Pair {
+  name: ServerName;
+  server: Child;
+  client: Child;
+  /** Counted in the measured parts of its turns. */
+  done: number;
+  seconds: number;
+  cpu: number;
+}
+
+async function startServer(name: ServerName): Promise<{ child: Child; port: number }> {
+  const child = new Child(SERVERS[name], { core: 0 });
+  const port = await child.line((line) => {
+    const bare = /^listening (\d+)$/.exec(line);
+    if (bare) return Number(bare[1]);
+    if (!line.includes('"msg":"listening"')) return undefined;
+    const entry = JSON.parse(line) as { port: number | null; tlsPort: number | null };
+    return entry.tlsPort ?? entry.port ?? undefined;
+  });
+  return { child, port };
+}
+
+/** The client's count so far (round trips or connections), asked over its stdin. */
+async function clientCount(client: Child): Promise<number> {
+  const reply = client.line((line) => /^count (\d+) \d+$/.exec(line)?.[1]);
+  client.send('count');
+  return Number(await reply);
+}
+
+/**
+ * Runs `names`, each with a setup-client in `mode`, in alternating turns; per server: the
+ * client's count per second and the server's CPU per counted unit (µs).
+ */
+async function inTurns(names: readonly ServerName[], mode: (name: ServerName) => string, concurrency: number): Promise<Record<string, { rate: number; cpuUs: number }>> {
+  const pairs: Pair[] = [];
+  try {
+    for (const name of names) {
+      const { child: server, port } = await startServer(name);
+      const client = new Child([process.execPath, built('./setup-client.js'), mode(name), String(port), String(concurrency), String(args.size)], { core: 1, stdin: true });
+      pairs.push({ name, server, client, done: 0, seconds: 0, cpu: 0 });
+      await clientCount(client);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // warm
+      server.freeze();
+      client.freeze();
+    }
+    // Counts are read while the pair runs: at the start and the end of each measured part.
+    let from = { count: 0, cpu: 0, at: 0 };
+    await takeTurns(pairs, {
+      turns: 4,
+      turnMs: args.turnMs,
+      settleMs: 200,
+      start: (pair) => {
+        pair.server.thaw();
+        pair.client.thaw();
+      },
+      stop: (pair) => {
+        pair.client.freeze();
+        pair.server.freeze();
+      },
+      measure: (pair) => {
+        const started = clientCount(pair.client).then((n) => (from = { count: n, cpu: cpuSeconds(pair.server.pid), at: performance.now() }));
+        return async () => {
+          await started;
+          const n = await clientCount(pair.client);
+          pair.done += n - from.count;
+          pair.cpu += cpuSeconds(pair.server.pid) - from.cpu;
+          pair.seconds += (performance.now() - from.at) / 1000;
+        };
+      },
+    });
+  } finally {
+    for (const pair of pairs) {
+      await pair.client.stop();
+      await pair.server.stop();
+    }
+  }
+  return Object.fromEntries(pairs.map((p) => [p.name, { rate: p.done / p.seconds, cpuUs: (p.cpu / p.done) * 1e6 }]));
+}
+
+async function main(): Promise<void> {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', KEY, '-out', CERT, '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
+  console.log(`TLS and PROXY benchmark: ${args.size} B messages, turns of ${args.turn}, 4 turns each x ${args.rounds} rounds, taskset: ${hasTaskset ? 'yes' : 'no'}`);
+  const rounds = async (names: readonly ServerName[], mode: (name: ServerName) => string, concurrency: number) => {
+    const all: Array<Record<string, { rate: number; cpuUs: number }>> = [];
+    for (let round = 0; round < args.rounds; round++) all.push(await inTurns(names, mode, concurrency));
+    const rate = (name: ServerName) => median(all.map((r) => r[name]!.rate));
+    const cpu = (name: ServerName) => median(all.map((r) => r[name]!.cpuUs));
+    return { rate, cpu };
+  };
+  const echoes = await rounds(['bareTls', 'echoTls'], () => 'ping-tls', args.clients);
+  console.log(
+    `TLS echo, ${args.clients} connections: bare ${echoes.rate('bareTls').toFixed(0)} msg/s ${echoes.cpu('bareTls').toFixed(2)} µs CPU/msg | ` +
+      `echo ${echoes.rate('echoTls').toFixed(0)} msg/s ${echoes.cpu('echoTls').toFixed(2)} µs CPU/msg; ` +
+      `echo / bare: throughput ${(echoes.rate('echoTls') / echoes.rate('bareTls')).toFixed(3)}, CPU/msg ${(echoes.cpu('echoTls') / echoes.cpu('bareTls')).toFixed(3)}`,
+  );
+  const handshakes = await rounds(['bareTls', 'echoTls'], () => 'churn-tls', args.churn);
+  console.log(
+    `new TLS connections, ${args.churn} at a time: bare ${handshakes.rate('bareTls').toFixed(0)}/s | echo ${handshakes.rate('echoTls').toFixed(0)}/s; ` +
+      `echo / bare ${(handshakes.rate('echoTls') / handshakes.rate('bareTls')).toFixed(3)}, server CPU per connection ${(handshakes.cpu('echoTls') / handshakes.cpu('bareTls')).toFixed(3)}`,
+  );
+  const proxy = await rounds(['echoPlain', 'echoProxy'], (name) => (name === 'echoProxy' ? 'churn-proxy-v2' : 'churn-plain'), args.churn);
+  console.log(
+    `new connections, ${args.churn} at a time: PROXY off ${proxy.rate('echoPlain').toFixed(0)}/s | v2 on ${proxy.rate('echoProxy').toFixed(0)}/s; ` +
+      `on / off ${(proxy.rate('echoProxy') / proxy.rate('echoPlain')).toFixed(3)}, server CPU per connection ${(proxy.cpu('echoProxy') / proxy.cpu('echoPlain')).toFixed(3)}`,
+  );
+}
+
+runBenchmark('bench:tls', () => main().finally(() => rmSync(dir, { recursive: true, force: true })));
