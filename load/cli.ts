@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * echo-load's entry point: options -> run -> report. The only file of the load client that
- * exits the process. Exit codes: 0 all held and exact, 1 anything went wrong, 2 bad options,
- * 130 stopped by SIGINT (after printing what was measured).
+ * echo-load's entry point: options -> run -> report, or `echo-load merge` of earlier results.
+ * The only file of the load client that exits the process. Exit codes: 0 all held and exact,
+ * 1 anything went wrong, 2 bad options or bad merge input, 99 a `--threshold` crossed (k6's
+ * code for it), 130 stopped by SIGINT (after printing what was measured).
  */
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { formatAddress } from '../src/address.js';
@@ -11,22 +13,48 @@ import { OptionError } from '../src/parse-option.js';
 import { createLogger } from '../src/log.js';
 import { parseOptions, DEFAULTS, type LoadOptions, type RawOptions } from './options.js';
 import { ProgressLine } from './progress.js';
+import { mergeResults } from './merge.js';
+import { MergeInputError, parseResults } from './merge-input.js';
 import { formatReport } from './report.js';
 import type { LoadResult } from './result.js';
 import { LoadError, runLoad } from './runner.js';
+import { checkThresholds, describeCrossed } from './threshold-check.js';
+import { parseThresholds, type Threshold } from './threshold.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+/** A `--threshold` crossed: k6 exits 99 for it too, so CI scripts written for k6 read it alike. */
+const EXIT_THRESHOLD = 99;
 const EXIT_INTERRUPTED = 130;
 
-function buildProgram(): Command {
+const EXIT_CODES_HELP =
+  '\nExit codes: 0 every connection held and every echo exact and in time; 1 errors (refused, handshake failures, resets, timeouts, mismatches);\n' +
+  '2 bad options (or bad merge input); 99 a --threshold crossed; 130 interrupted (SIGINT), after printing the report of what was measured.';
+
+const THRESHOLD_HELP =
+  'fail (exit 99) unless this holds, e.g. p99<20ms, errors==0, rate>10000, first_echo_p99<1s; repeatable, or comma-separated ' +
+  '(metrics: [latency_|connect_|handshake_|first_echo_]p<N>|avg|min|max|stddev, errors, refused, resets, timeouts, mismatches, ' +
+  'handshake_failures, messages, sent, bytes, connected, held, rate, throughput; operators < <= > >= ==; units us, ms (default), s)';
+
+/** Commander's way to repeat an option: each value is appended. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** What the command line asked for: a run (the root command) or a merge. */
+type Chosen = { command: 'run' } | { command: 'merge'; inputs: string[]; json: boolean; thresholds: string[] };
+
+function buildProgram(choose: (chosen: Chosen) => void): Command {
   const option = (flags: string, description: string, env: string) => new Option(flags, description).env(`ECHO_LOAD_${env}`);
-  return new Command()
+  const program = new Command()
     .name('echo-load')
     .description('Drive ping-pong echo traffic through many TCP connections, check every echoed byte, report throughput and latency.')
-    .addOption(option('--host <host>', `server host (default: ${DEFAULTS.host})`, 'HOST'))
-    .addOption(option('--port <port>', `server port (default: ${DEFAULTS.port})`, 'PORT'))
+    .addOption(option('--host <host>', `server host, and the host of a --target without one (default: ${DEFAULTS.host})`, 'HOST'))
+    .addOption(option('--port <port>', `server port, and the port of a --target without one (default: ${DEFAULTS.port})`, 'PORT'))
+    .addOption(
+      option('--target <host:port>', 'a server to drive, instead of --host:--port; repeatable (or comma-separated): connections go round-robin, figures per target', 'TARGET').argParser(collect),
+    )
     .addOption(option('--clients <n>', `connections to open and hold (default: ${DEFAULTS.clients})`, 'CLIENTS'))
     .addOption(option('--workers <n>', 'worker threads (default: number of cores, at most --clients)', 'WORKERS'))
     .addOption(option('--duration <time>', `measured time, e.g. 500ms, 5s, 1m (default: ${DEFAULTS.duration})`, 'DURATION'))
@@ -50,15 +78,28 @@ function buildProgram(): Command {
     .addOption(
       option('--proxy-protocol <version>', 'send a PROXY protocol header (v1 or v2) first on each connection, from a made-up client address of its own', 'PROXY_PROTOCOL'),
     )
-    .addOption(option('--json', 'print one autocannon-shaped JSON object instead of the report', 'JSON'))
+    .addOption(option('--json', 'print one autocannon-shaped JSON object instead of the report (with the encoded histograms, for echo-load merge)', 'JSON'))
+    .addOption(option('--threshold <expr>', THRESHOLD_HELP, 'THRESHOLD').argParser(collect))
     .option('--no-progress', 'no live progress on stderr (shown only on a terminal anyway)')
     .addOption(option('--log-level <level>', `pino log level on stderr (default: ${DEFAULTS.logLevel})`, 'LOG_LEVEL'))
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 every connection held and every echo exact and in time; 1 errors (refused, handshake failures, resets, timeouts, mismatches);\n2 bad options; 130 interrupted (SIGINT), after printing the report of what was measured.',
-    )
+    .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput({ outputError: () => {} })
+    // The run's options are read before `merge` only, so that `merge --json` is merge's own.
+    .enablePositionalOptions()
+    .action(() => choose({ command: 'run' }));
+  // Created after exitOverride and configureOutput, so that it inherits both.
+  program
+    .command('merge')
+    .description('Merge the --json results of several echo-load runs (processes, pods, machines) into one report, exactly, from their histograms.')
+    .argument('<inputs...>', "result files, or - for standard input: JSON lines as 'kubectl logs' gives them, log lines skipped and counted")
+    .addOption(option('--json', 'print one JSON result instead of the report', 'JSON'))
+    .addOption(option('--threshold <expr>', THRESHOLD_HELP, 'THRESHOLD').argParser(collect))
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((inputs: string[], opts: { json?: boolean; threshold?: string[] }) =>
+      choose({ command: 'merge', inputs, json: opts.json === true, thresholds: opts.threshold ?? [] }),
+    );
+  return program;
 }
 
 function fail(message: string, code: number): number {
@@ -68,19 +109,45 @@ function fail(message: string, code: number): number {
 
 /** The one line printed instead of a report when not a single connection could be made. */
 function connectFailure(options: LoadOptions, result: LoadResult): string {
-  const where = `cannot connect to ${formatAddress(options.host, options.port)}`;
+  const one = options.targets.length === 1;
+  const where = one ? `cannot connect to ${formatAddress(options.host, options.port)}` : `cannot connect to any of the ${options.targets.length} targets`;
   if (result.refused === result.connections) return `${where}: connection refused (is the server running?)`;
   if (result.timeouts === result.connections) return `${where}: connect timeout after ${options.connectTimeoutMs} ms`;
-  if (result.handshakeFailures === result.connections) return `TLS handshake with ${formatAddress(options.host, options.port)} failed: ${result.failures.handshake}`;
+  if (result.handshakeFailures === result.connections) {
+    return `TLS handshake with ${one ? formatAddress(options.host, options.port) : `any of the ${options.targets.length} targets`} failed: ${result.failures.handshake}`;
+  }
   const first = Object.values(result.failures)[0] ?? 'unknown error';
   return `${where}: ${first}`;
 }
 
+/**
+ * Checks the thresholds into the result (the JSON carries them), says on stderr which crossed
+ * and by how much, and gives the exit code. A threshold on `errors` is the user's tolerance
+ * for errors, and replaces the default rule that any error fails the run.
+ */
+function judge(result: LoadResult, thresholds: readonly Threshold[]): number {
+  result.thresholds = checkThresholds(result, thresholds);
+  const crossed = result.thresholds.filter((outcome) => !outcome.passed);
+  for (const outcome of crossed) process.stderr.write(`echo-load: ${describeCrossed(outcome)}\n`);
+  if (crossed.length > 0) return EXIT_THRESHOLD;
+  const errorsJudged = thresholds.some((threshold) => threshold.metric === 'errors');
+  // A connection is held, failed, or was never set up before the end: the last always fails.
+  if (result.held + result.errors < result.connections) return EXIT_FAILED;
+  return result.errors === 0 || errorsJudged ? EXIT_OK : EXIT_FAILED;
+}
+
+function print(result: LoadResult, json: boolean): void {
+  process.stdout.write(json ? `${JSON.stringify(result)}\n` : formatReport(result));
+}
+
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  // Set by the command's action during parse (a cast: TypeScript cannot see the callback assign it).
+  let chosen = { command: 'run' } as Chosen;
+  const program = buildProgram((choice) => (chosen = choice));
   let options: LoadOptions;
   try {
     program.parse(argv);
+    if (chosen.command === 'merge') return await merge(chosen.inputs, chosen.json, parseThresholds(chosen.thresholds));
     options = parseOptions(program.opts<RawOptions>(), availableParallelism());
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -88,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
       return fail(error.message.replace(/^error: /, ''), EXIT_USAGE);
     }
     if (error instanceof OptionError) return fail(error.message, EXIT_USAGE);
+    if (error instanceof MergeInputError) return fail(`merge: ${error.message}`, EXIT_USAGE);
     throw error;
   }
 
@@ -112,9 +180,53 @@ async function main(argv: string[]): Promise<number> {
   }
   if (result.connected === 0 && result.errors > 0 && !result.interrupted) return fail(connectFailure(options, result), EXIT_FAILED);
 
-  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatReport(result));
-  if (result.interrupted) return EXIT_INTERRUPTED;
-  return result.errors === 0 && result.held === result.connections ? EXIT_OK : EXIT_FAILED;
+  const code = judge(result, options.thresholds);
+  print(result, options.json);
+  return result.interrupted ? EXIT_INTERRUPTED : code;
+}
+
+/**
+ * `echo-load merge`: reads every input (`-` is standard input), says how many lines were not
+ * results, merges the results and judges the merge as a run is judged. Bad input throws a
+ * `MergeInputError`.
+ */
+async function merge(inputs: readonly string[], json: boolean, thresholds: readonly Threshold[]): Promise<number> {
+  if (inputs.filter((input) => input === '-').length > 1) throw new MergeInputError("'-' (standard input) can be given once");
+  const results: LoadResult[] = [];
+  let skipped = 0;
+  let firstSkipped: string | undefined;
+  for (const input of inputs) {
+    const parsed = parseResults(await readInput(input), input);
+    results.push(...parsed.results);
+    skipped += parsed.skipped;
+    firstSkipped ??= parsed.firstSkipped;
+  }
+  const lines = `${skipped} line${skipped === 1 ? '' : 's'}`;
+  if (results.length === 0) {
+    throw new MergeInputError(`no echo-load result in ${inputs.join(', ')}${skipped === 0 ? ' (empty)' : `: ${lines}, none a result (the first: ${firstSkipped})`}`);
+  }
+  if (skipped > 0) {
+    const were = skipped === 1 ? 'was' : 'were';
+    process.stderr.write(`echo-load merge: skipped ${lines} that ${were} not results (the first: ${firstSkipped}); merged ${results.length} results\n`);
+  }
+  const merged = mergeResults(results);
+  for (const warning of merged.warnings) process.stderr.write(`echo-load merge: ${warning}\n`);
+  const code = judge(merged.result, thresholds);
+  print(merged.result, json);
+  return code;
+}
+
+async function readInput(input: string): Promise<string> {
+  if (input === '-') {
+    let text = '';
+    for await (const chunk of process.stdin.setEncoding('utf8')) text += chunk as string;
+    return text;
+  }
+  try {
+    return await readFile(input, 'utf8');
+  } catch (error) {
+    throw new MergeInputError(`cannot read '${input}' (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 main(process.argv).then(

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { LoadConnection, type LoadConnectionPlan, type LoadTlsPlan } from './load-connection.js';
+import { LoadConnection, type LoadConnectionPlan, type LoadTarget, type LoadTlsPlan } from './load-connection.js';
 import type { WorkerConfig, WorkerMessage } from './messages.js';
 import { buildPayloads, READ_BUFFER_SIZE } from './payload.js';
 import { encodeProxyHeader, proxyClient } from './proxy-header.js';
@@ -21,16 +21,15 @@ const CLOSE_GRACE_MS = 1000;
  *   fleet.start();
  */
 export class Fleet implements LoadConnectionPlan {
-  readonly host: string;
-  readonly port: number;
   readonly payloads;
   readonly pipeline: number;
   readonly intervalMs: number;
   readonly connectTimeoutMs: number;
   readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   readonly tls: LoadTlsPlan | undefined;
-  readonly proxyHeader: ((index: number) => Buffer) | undefined;
+  readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
   readonly tally: Tally;
+  readonly targets: LoadTarget[];
   readonly connections: LoadConnection[] = [];
 
   private unsettled = 0;
@@ -46,8 +45,6 @@ export class Fleet implements LoadConnectionPlan {
     private readonly config: WorkerConfig,
     private readonly emit: (message: WorkerMessage) => void,
   ) {
-    this.host = config.host;
-    this.port = config.port;
     this.payloads = buildPayloads(config.payload, config.pipeline);
     this.pipeline = config.pipeline;
     this.intervalMs = config.rate > 0 ? 1000 / config.rate : 0;
@@ -56,17 +53,16 @@ export class Fleet implements LoadConnectionPlan {
     const version = config.proxyProtocol;
     if (version !== 0) {
       // The real destination, and a client of the same family made up for each connection.
-      const destination = { address: config.host, port: config.port };
-      const ipv6 = isIPv6(config.host);
-      this.proxyHeader = (index) => encodeProxyHeader(version, proxyClient(index, ipv6), destination);
+      this.proxyHeader = (index, target) => encodeProxyHeader(version, proxyClient(index, isIPv6(target.host)), { address: target.host, port: target.port });
     }
-    this.tally = new Tally(new Float64Array(config.counters), config.worker * SHARED_SLOTS);
+    this.tally = new Tally(new Float64Array(config.counters), config.worker * SHARED_SLOTS, config.targets.length);
+    this.targets = config.targets.map((target, i) => ({ ...target, tally: this.tally.targets[i]! }));
     const { clients, messages } = config;
     for (let index = config.worker; index < clients; index += config.workers) {
       // `--messages` is a total: connection i sends its even share, the first ones one more.
       const quota = messages === undefined ? Infinity : Math.floor(messages / clients) + (index < messages % clients ? 1 : 0);
       const phase = (index / clients) * this.intervalMs;
-      this.connections.push(new LoadConnection(this, index, quota, phase));
+      this.connections.push(new LoadConnection(this, this.targets[index % this.targets.length]!, index, quota, phase));
     }
     this.unsettled = this.unfinished = this.connections.length;
   }
@@ -106,11 +102,22 @@ export class Fleet implements LoadConnectionPlan {
     this.stopped = true;
     this.clearTimers();
     let held = 0;
-    for (const connection of this.connections) if (connection.healthy) held++;
+    const heldPerTarget = this.targets.map(() => 0);
+    for (const connection of this.connections) {
+      if (!connection.healthy) continue;
+      held++;
+      heldPerTarget[connection.index % this.targets.length]!++;
+    }
     for (const connection of this.connections) connection.stop();
     // Stopped before the measured window began (SIGINT during warm-up): nothing was measured.
     if (!this.tally.measuring) this.tally.startMeasuring();
-    this.emit({ type: 'result', counts: this.tally.counts(held), histograms: this.tally.encodeHistograms(), notes: this.tally.notes });
+    this.emit({
+      type: 'result',
+      counts: this.tally.counts(held),
+      histograms: this.tally.encodeHistograms(),
+      targets: this.tally.targets.map((target, i) => target.counts(heldPerTarget[i]!)),
+      notes: this.tally.notes,
+    });
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(this.connections.map((connection) => connection.whenClosed())),

@@ -25,6 +25,18 @@ export function encodeHistogram(histogram: Histogram): string {
 }
 
 /**
+ * Decodes one histogram (HdrHistogram's compressed base64); throws on anything else.
+ *
+ * @example
+ *   decodeHistogram(result.histograms.latency).getValueAtPercentile(99) // µs
+ */
+export function decodeHistogram(encoded: string): Histogram {
+  const merged = createLatencyHistogram();
+  merged.add(decodeFromCompressedBase64(encoded, 64));
+  return merged;
+}
+
+/**
  * Decodes the workers' histograms and adds them into one.
  *
  * @example

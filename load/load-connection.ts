@@ -3,15 +3,13 @@ import tls from 'node:tls';
 import { classifySocketError, describeHandshakeFailure, describeMismatch, isTlsError } from './failure.js';
 import { READ_BUFFER_SIZE, type Payloads } from './payload.js';
 import type { FailureKind } from './failure-kind.js';
-import type { Tally } from './tally.js';
+import type { Tally, TargetTally } from './tally.js';
 
 /**
- * What every connection of a worker shares: where to connect, what to send, where to count.
- * Built once per worker (the `Fleet`); connections only read it.
+ * What every connection of a worker shares: what to send, where to count. Built once per
+ * worker (the `Fleet`); connections only read it.
  */
 export interface LoadConnectionPlan {
-  readonly host: string;
-  readonly port: number;
   readonly payloads: Payloads;
   readonly pipeline: number;
   /** Milliseconds between intended sends in `--rate` mode; 0 = send as echoes return. */
@@ -24,8 +22,8 @@ export interface LoadConnectionPlan {
   readonly readBuffer: Buffer;
   /** TLS settings, shared by every connection of the worker; undefined for plain TCP. */
   readonly tls: LoadTlsPlan | undefined;
-  /** The PROXY protocol header connection `index` sends first; undefined to send none. */
-  readonly proxyHeader: ((index: number) => Buffer) | undefined;
+  /** The PROXY protocol header connection `index` sends first to `target`; undefined to send none. */
+  readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
   readonly tally: Tally;
   /** The connection is established, or failed to be. Called once. */
   settled(connection: LoadConnection): void;
@@ -33,10 +31,20 @@ export interface LoadConnectionPlan {
   finished(connection: LoadConnection): void;
 }
 
+/** Where a connection goes (one `--target`), and where its per-target figures are counted. */
+export interface LoadTarget {
+  /** An address. */
+  readonly host: string;
+  readonly port: number;
+  /** Under TLS: SNI and the name the certificate must match; undefined: the address. */
+  readonly servername: string | undefined;
+  readonly tally: TargetTally;
+}
+
 /** A worker's TLS client settings: one secure context (CA, client certificate) for all its connections. */
 export interface LoadTlsPlan {
   readonly context: tls.SecureContext;
-  /** SNI and the name the server's certificate must match; undefined: the address connected to. */
+  /** SNI and the name the server's certificate must match, unless the target has its own; undefined: the address connected to. */
   readonly servername: string | undefined;
   readonly rejectUnauthorized: boolean;
 }
@@ -84,7 +92,7 @@ type OwnedSocket = net.Socket & { [owner]: LoadConnection };
  * does), then the TLS handshake if any, then the echo traffic.
  *
  * @example
- *   const connection = new LoadConnection(plan, 0, Infinity, 0);
+ *   const connection = new LoadConnection(plan, target, 0, Infinity, 0);
  *   connection.open();
  */
 export class LoadConnection {
@@ -120,27 +128,30 @@ export class LoadConnection {
    */
   constructor(
     private readonly plan: LoadConnectionPlan,
+    private readonly target: LoadTarget,
     readonly index: number,
     private toSend: number,
     private readonly phaseMs: number,
   ) {
     this.stamps = new Float64Array(plan.pipeline);
+    target.tally.connections++;
   }
 
   /** Starts connecting. Every outcome is counted through the plan's tally. */
   open(): void {
     const plan = this.plan;
+    const { host, port } = this.target;
     this.openedAt = performance.now();
     const onread = { buffer: plan.readBuffer, callback: (n: number) => this.onRead(n, plan.readBuffer) };
     let socket: OwnedSocket;
     if (plan.tls !== undefined && plan.proxyHeader === undefined) {
       // TLSSocket takes `onread` (Node 20 to 26) though @types/node does not list it.
-      const options = { host: plan.host, port: plan.port, ...tlsOptions(plan.tls), onread } as tls.ConnectionOptions;
+      const options = { host, port, ...tlsOptions(plan.tls, this.target), onread } as tls.ConnectionOptions;
       socket = tls.connect(options) as net.Socket as OwnedSocket;
       socket.on('secureConnect', onSecureConnect);
     } else {
       // Under TLS after a PROXY header, the TLS socket is made once TCP is up (`connected`).
-      socket = net.connect({ host: plan.host, port: plan.port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as OwnedSocket;
+      socket = net.connect({ host, port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as OwnedSocket;
     }
     this.watch(socket);
     socket.on('connect', onSocketConnect);
@@ -222,7 +233,7 @@ export class LoadConnection {
     const plan = this.plan;
     plan.tally.connect.recordValue(toMicros(now - this.openedAt));
     const raw = this.socket!;
-    if (plan.proxyHeader !== undefined) raw.write(plan.proxyHeader(this.index));
+    if (plan.proxyHeader !== undefined) raw.write(plan.proxyHeader(this.index, this.target));
     if (plan.tls === undefined) {
       this.established(now);
       return;
@@ -233,7 +244,7 @@ export class LoadConnection {
       // tls.connect does not apply `noDelay` itself.
       raw.setNoDelay(true);
     } else {
-      const secure = tls.connect({ socket: raw, ...tlsOptions(plan.tls) }) as net.Socket as OwnedSocket;
+      const secure = tls.connect({ socket: raw, ...tlsOptions(plan.tls, this.target) }) as net.Socket as OwnedSocket;
       this.watch(secure);
       secure.on('secureConnect', onSecureConnect);
       secure.on('data', onSocketData);
@@ -256,6 +267,7 @@ export class LoadConnection {
     this.state = OPEN;
     const tally = this.plan.tally;
     tally.connected++;
+    this.target.tally.connected++;
     tally.open++;
     tally.publish();
     this.plan.settled(this);
@@ -285,12 +297,13 @@ export class LoadConnection {
     this.received += n;
     const tally = plan.tally;
     tally.bytes += n;
+    const target = this.target.tally;
     let total = offset + n;
     if (total >= size) {
       // One clock read per read, not per message: echoes completed by the same read arrived together.
       const now = performance.now();
       const stamps = this.stamps;
-      const latency = tally.latency;
+      const latency = target.latency;
       let head = this.head;
       let completed = 0;
       do {
@@ -312,6 +325,7 @@ export class LoadConnection {
       this.head = head;
       this.inFlight -= completed;
       tally.messages += completed;
+      target.messages += completed;
       tally.lastEcho = now;
       if (plan.intervalMs > 0) this.pump(now);
       else this.send(Math.min(completed, this.toSend), now);
@@ -394,6 +408,7 @@ export class LoadConnection {
     const tally = this.plan.tally;
     if (wasOpen) tally.open--;
     tally.fail(kind, note);
+    this.target.tally.errors++;
     tally.publish();
     this.socket?.destroy();
     if (!wasOpen) this.plan.settled(this);
@@ -438,8 +453,8 @@ export class LoadConnection {
 
 }
 
-function tlsOptions(plan: LoadTlsPlan): tls.ConnectionOptions {
-  return { secureContext: plan.context, servername: plan.servername, rejectUnauthorized: plan.rejectUnauthorized };
+function tlsOptions(plan: LoadTlsPlan, target: LoadTarget): tls.ConnectionOptions {
+  return { secureContext: plan.context, servername: plan.servername ?? target.servername, rejectUnauthorized: plan.rejectUnauthorized };
 }
 
 /** Milliseconds (performance.now() differences) to whole microseconds, at least 1 (the histograms' lowest value). */

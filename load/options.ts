@@ -1,5 +1,7 @@
 import { OptionError, parseDuration, parseInteger } from '../src/parse-option.js';
 import { LOG_LEVELS } from '../src/log.js';
+import { parseTargets, type Target } from './target.js';
+import { parseThresholds, type Threshold } from './threshold.js';
 import { parseTlsOptions, type LoadTlsOptions, type RawTlsOptions } from './tls-options.js';
 
 /** A level `--log-level` accepts; derived from src/log.ts, the one place pino is used. */
@@ -7,8 +9,13 @@ type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What a run needs, validated and typed: the CLI builds it, the runner consumes it. */
 export interface LoadOptions {
+  /** The first target's host and port (the only ones without `--target`). */
   host: string;
   port: number;
+  /** Every target, in order: connection `i` goes to `targets[i % targets.length]`. */
+  targets: Target[];
+  /** `--threshold` criteria, checked against the result. */
+  thresholds: Threshold[];
   /** Connections to open and hold. */
   clients: number;
   /** Worker threads, 1..clients. */
@@ -44,6 +51,9 @@ export interface LoadOptions {
 export interface RawOptions extends RawTlsOptions {
   host?: string;
   port?: string;
+  /** Each `--target` value, in order. */
+  target?: string[];
+  threshold?: string[];
   clients?: string;
   workers?: string;
   duration?: string;
@@ -99,8 +109,11 @@ const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
  *   parseOptions({ clients: '500', duration: '5s' }, 2).workers // 2
  */
 export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
-  const host = (raw.host ?? DEFAULTS.host).trim();
-  if (host === '') throw new OptionError('invalid host: empty');
+  const defaultHost = (raw.host ?? DEFAULTS.host).trim();
+  if (defaultHost === '') throw new OptionError('invalid host: empty');
+  const targets = parseTargets(raw.target ?? [], defaultHost, parseInteger(raw.port ?? DEFAULTS.port, 'port', 1, 65_535));
+  const { host, port } = targets[0]!;
+  const thresholds = parseThresholds(raw.threshold ?? []);
   const clients = parseInteger(raw.clients ?? DEFAULTS.clients, 'clients', 1, 1_000_000);
   // More workers than connections would leave threads with nothing to do.
   const workers = Math.min(raw.workers === undefined ? cores : parseInteger(raw.workers, 'workers', 1, 1024), clients);
@@ -131,9 +144,15 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new OptionError(`invalid log-level '${logLevel}': use one of ${LOG_LEVELS.join(', ')}`);
   }
+  const tls = parseTlsOptions(raw, host);
+  // Several targets and no --servername: each target names itself (the worker falls back to
+  // its own host when it is a name), not all of them the first one.
+  if (tls !== undefined && targets.length > 1 && raw.servername === undefined) tls.servername = undefined;
   return {
     host,
-    port: parseInteger(raw.port ?? DEFAULTS.port, 'port', 1, 65_535),
+    port,
+    targets,
+    thresholds,
     clients,
     workers,
     durationMs,
@@ -145,7 +164,7 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connect-timeout'),
     timeoutMs: parseDuration(raw.timeout ?? DEFAULTS.timeout, 'timeout'),
     warmupMs,
-    tls: parseTlsOptions(raw, host),
+    tls,
     proxyProtocol,
     json: raw.json === true,
     progress: raw.progress !== false,

@@ -2,6 +2,8 @@ import { formatAddress } from '../src/address.js';
 import { formatBytes, formatCount, formatMs, formatSeconds } from './format.js';
 import type { Distribution, LoadResult } from './result.js';
 import { renderTable } from './table.js';
+import { formatTargets } from './target-report.js';
+import { formatThresholds } from './threshold-check.js';
 import { failureCountsOf, FAILURE_KIND_NAMES, FAILURE_KINDS, type FailureKind } from './failure-kind.js';
 import type { Timing } from './tally.js';
 
@@ -26,8 +28,11 @@ export function formatReport(result: LoadResult): string {
   const address = result.address === result.host ? '' : ` (${result.address})`;
   const tls = result.tls ? ', TLS' : '';
   const proxy = result.proxyProtocol === 'off' ? '' : `, PROXY ${result.proxyProtocol} header`;
+  const targets = result.targets ?? [];
+  const where = targets.length > 1 ? `${targets.length} targets` : `${formatAddress(result.host, result.port)}${address}`;
+  const merged = result.merged === undefined ? '' : `${result.merged} results merged: `;
   lines.push(
-    `echo-load: ${formatCount(result.connections)} connections to ${formatAddress(result.host, result.port)}${address} ` +
+    `echo-load: ${merged}${formatCount(result.connections)} connections to ${where} ` +
       `over ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${formatBytes(result.size)} messages, ` +
       `pipeline ${result.pipelining}${rate}${tls}${proxy}`,
     '',
@@ -72,6 +77,7 @@ export function formatReport(result: LoadResult): string {
     `Msg/Bytes counts sampled once per second; # of samples: ${result.samples}. Latency from ` +
       (result.rate > 0 ? 'the intended send time (corrected for coordinated omission).' : 'the send time.'),
     '',
+    ...formatTargets(result),
     `${formatCount(result.requests.total ?? 0)} messages echoed in ${formatSeconds(result.duration)}, ` +
       `${formatBytes(result.throughput.total ?? 0)} read, every byte checked`,
     `${formatCount(result.held)} of ${formatCount(result.connections)} connections held`,
@@ -90,6 +96,7 @@ export function formatReport(result: LoadResult): string {
       lines.push(`  first ${FAILURE_KINDS[kind as FailureKind].label}: ${note}`);
     }
   }
+  lines.push(...formatThresholds(result.thresholds));
   if (result.interrupted) {
     lines.push(`interrupted: the figures cover the ${formatSeconds(result.duration)} measured before the stop`);
   }

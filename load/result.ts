@@ -1,4 +1,4 @@
-import { mergeHistograms, PERCENTILES, percentileKey, summarizeHistogram } from './histogram.js';
+import { encodeHistogram, mergeHistograms, PERCENTILES, percentileKey, summarizeHistogram, type Histogram } from './histogram.js';
 import type { LoadOptions } from './options.js';
 import type { Sample } from './sampler.js';
 import {
@@ -10,13 +10,44 @@ import {
   type FailureKind,
   type FailureNotes,
 } from './failure-kind.js';
-import { TIMINGS, type TallyCounts, type Timing } from './tally.js';
+import type { ThresholdResult } from './threshold-check.js';
+import { TIMINGS, type TallyCounts, type TargetCounts, type Timing } from './tally.js';
 
 /** What one worker reports at the end (the `result` message without its tag). */
 export interface WorkerResult {
   counts: TallyCounts;
   histograms: Record<Timing, string>;
+  targets: TargetCounts[];
   notes: FailureNotes;
+}
+
+/**
+ * The result's histograms: every distribution it reports, each HdrHistogram's standard
+ * compressed encoding (base64) of values in microseconds, so that results of many processes
+ * merge exactly (`echo-load merge`). `handshake` is there under `--tls` only, as its
+ * distribution is.
+ */
+export type EncodedHistograms = Record<Exclude<Timing, 'handshake'>, string> & { handshake?: string };
+
+/** One target's share of the run: how evenly the connections and the traffic spread. */
+export interface TargetResult {
+  /** `host:port`, as given. */
+  target: string;
+  host: string;
+  /** The address of `host` its connections went to. */
+  address: string;
+  port: number;
+  /** Connections sent to it (round-robin: connection i to target i % targets). */
+  connections: number;
+  connected: number;
+  held: number;
+  /** Messages echoed in the measured window. */
+  messages: number;
+  /** Failed connections, whatever the kind. */
+  errors: number;
+  /** Its echo latency (ms), with `latency`'s keys. */
+  latency: Distribution;
+  histograms: { latency: string };
 }
 
 /** autocannon's statistics object: `average`, `mean`, `stddev`, `min`, `max`, `p0_001` ... `p99_999`. */
@@ -34,6 +65,7 @@ export type Distribution = Record<string, number>;
 export interface LoadResult extends FailureCountFields, Record<Exclude<Timing, 'handshake'>, Distribution> {
   /** The TLS handshakes, present under `--tls`. */
   handshake?: Distribution;
+  /** The first target's (the only one without `--target`); every target is in `targets`. */
   host: string;
   /** The address of `host` the connections went to. */
   address: string;
@@ -68,12 +100,29 @@ export interface LoadResult extends FailureCountFields, Record<Exclude<Timing, '
   throughput: Distribution;
   /** The first failure of each kind, in words. */
   failures: FailureNotes;
+  /** `echo-load merge` only: how many results were merged into this one. */
+  merged?: number;
+  /**
+   * Beside autocannon's keys (optional only so that a result written by hand may leave them
+   * out; echo-load always prints them): every target's share, the per-second samples behind
+   * `requests` and `throughput`, the `--threshold` outcomes, and the encoded histograms.
+   */
+  targets?: TargetResult[];
+  series?: Series;
+  thresholds?: ThresholdResult[];
+  histograms?: EncodedHistograms;
+}
+
+/** The measured window's per-second rates, in order: what `samples` counts and `requests`/`throughput` spread over. */
+export interface Series {
+  messages: number[];
+  bytes: number[];
 }
 
 export interface ResultInput {
   options: LoadOptions;
-  /** The address `options.host` resolved to and the run connected to. */
-  address: string;
+  /** The address each target's host resolved to and the run connected to, in `options.targets` order. */
+  addresses: readonly string[];
   workers: readonly WorkerResult[];
   samples: readonly Sample[];
   durationMs: number;
@@ -93,16 +142,37 @@ export function buildResult(input: ResultInput): LoadResult {
     for (const [kind, note] of Object.entries(worker.notes)) failures[kind as FailureKind] ??= note;
   }
   const timings = {} as Record<Timing, Distribution>;
+  const histograms = {} as Record<Timing, string>;
   for (const timing of TIMINGS) {
     const histogram = mergeHistograms(workers.map((worker) => worker.histograms[timing]));
-    timings[timing] = { ...summarizeHistogram(histogram, 1000), totalCount: histogram.totalCount };
+    timings[timing] = describeTiming(histogram);
+    histograms[timing] = encodeHistogram(histogram);
   }
+  const targets = options.targets.map((target, i): TargetResult => {
+    const parts = workers.map((worker) => worker.targets[i]!);
+    const add = (key: Exclude<keyof TargetCounts, 'latency'>) => parts.reduce((total, part) => total + part[key], 0);
+    const latency = mergeHistograms(parts.map((part) => part.latency));
+    return {
+      target: target.name,
+      host: target.host,
+      address: input.addresses[i]!,
+      port: target.port,
+      connections: add('connections'),
+      connected: add('connected'),
+      held: add('held'),
+      messages: add('messages'),
+      errors: add('errors'),
+      latency: describeTiming(latency),
+      histograms: { latency: encodeHistogram(latency) },
+    };
+  });
   const seconds = input.durationMs / 1000;
   const messages = sum('messages');
   const bytes = sum('bytes');
+  const tls = options.tls !== undefined;
   return {
     host: options.host,
-    address: input.address,
+    address: input.addresses[0]!,
     port: options.port,
     connections: options.clients,
     connected: sum('connected'),
@@ -123,12 +193,21 @@ export function buildResult(input: ResultInput): LoadResult {
     interrupted: input.interrupted,
     latency: timings.latency,
     connect: timings.connect,
-    ...(options.tls !== undefined && { handshake: timings.handshake }),
+    ...(tls && { handshake: timings.handshake }),
     firstEcho: timings.firstEcho,
     requests: { ...describeRates(input.samples.map((s) => s.messages), messages, seconds), total: messages, sent: sum('sent') },
     throughput: { ...describeRates(input.samples.map((s) => s.bytes), bytes, seconds), total: bytes },
     failures,
+    targets,
+    series: { messages: input.samples.map((s) => s.messages), bytes: input.samples.map((s) => s.bytes) },
+    thresholds: [],
+    histograms: { latency: histograms.latency, connect: histograms.connect, ...(tls && { handshake: histograms.handshake }), firstEcho: histograms.firstEcho },
   };
+}
+
+/** A distribution as the result shows it: autocannon's statistics in ms, and how many samples. */
+export function describeTiming(histogram: Histogram): Distribution {
+  return { ...summarizeHistogram(histogram, 1000), totalCount: histogram.totalCount };
 }
 
 /**

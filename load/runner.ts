@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../src/log.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './messages.js';
@@ -45,7 +46,9 @@ const EXIT_DEADLINE_MS = 3000;
  */
 export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<LoadResult> {
   const { log, signal } = hooks;
-  const address = await resolve(options.host, options.port);
+  // One after the other: a target that does not resolve is named before anything starts.
+  const addresses: string[] = [];
+  for (const target of options.targets) addresses.push(await resolve(target.host, target.port));
   const counts = options.workers;
   const counters = new SharedArrayBuffer(counts * SHARED_SLOTS * Float64Array.BYTES_PER_ELEMENT);
   const waiter = new Waiter();
@@ -67,8 +70,11 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
       worker,
       workers: counts,
       clients: options.clients,
-      host: address,
-      port: options.port,
+      targets: options.targets.map((target, i) => ({
+        host: addresses[i]!,
+        port: target.port,
+        servername: isIP(target.host) === 0 ? target.host : undefined,
+      })),
       payload: options.payload,
       pipeline: options.pipeline,
       rate: options.rate,
@@ -107,7 +113,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
   const post = (message: MainMessage) => {
     for (const thread of workers) thread.postMessage(message);
   };
-  log.info({ host: options.host, address, port: options.port, clients: options.clients, workers: counts }, 'started');
+  log.info({ targets: options.targets.map((target, i) => ({ target: target.name, address: addresses[i] })), clients: options.clients, workers: counts }, 'started');
 
   const sampler = new Sampler(new Float64Array(counters), counts, options.clients, hooks.onTick, log);
   sampler.start(messagesMode);
@@ -145,7 +151,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
 
   return buildResult({
     options,
-    address,
+    addresses,
     workers: results,
     samples: sampler.samples,
     durationMs: messagesMode ? activeSpan(results) : measureStart === 0 ? 0 : measureEnd - measureStart,

@@ -41,6 +41,44 @@ export interface TallyCounts {
   lastEchoAt: number;
 }
 
+/** One target's share of a worker's connections: what the per-target breakdown is made of. */
+export interface TargetCounts {
+  /** Connections of this worker that go to the target. */
+  connections: number;
+  connected: number;
+  held: number;
+  /** Messages echoed during the measured window. */
+  messages: number;
+  /** Failed connections, whatever the kind. */
+  errors: number;
+  /** The target's echo latency, encoded (HdrHistogram's compressed base64). */
+  latency: string;
+}
+
+/**
+ * One target's running counts in a worker. Each connection records its echo latency here,
+ * never twice: the worker's overall `latency` is the sum of its targets' histograms, added
+ * once at the end.
+ */
+export class TargetTally {
+  connections = 0;
+  connected = 0;
+  messages = 0;
+  errors = 0;
+  readonly latency: Histogram = createLatencyHistogram();
+  private base = 0;
+
+  startMeasuring(): void {
+    this.base = this.messages;
+    this.latency.reset();
+  }
+
+  counts(held: number): TargetCounts {
+    const { connections, connected, errors } = this;
+    return { connections, connected, held, messages: this.messages - this.base, errors, latency: encodeHistogram(this.latency) };
+  }
+}
+
 /** Slots per worker in the shared counters the main thread samples once a second. */
 export const SHARED_SLOTS = 4;
 export const SLOT_MESSAGES = 0;
@@ -50,11 +88,12 @@ export const SLOT_FAILED = 3;
 
 /**
  * One worker's running counts and histograms. The data path only does `tally.x += n` and one
- * histogram record per message; `publish` copies the totals into shared memory.
+ * histogram record per message (into its target's `latency`); `publish` copies the totals
+ * into shared memory.
  *
  * @example
  *   const tally = new Tally();
- *   tally.latency.recordValue(250); // µs
+ *   tally.targets[0]!.latency.recordValue(250); // µs
  *   tally.fail('reset', 'connection reset by peer (ECONNRESET), connection 3');
  */
 export class Tally {
@@ -69,7 +108,8 @@ export class Tally {
   lastEcho = 0;
   /** The first failure of each kind, in words, for the report. */
   readonly notes: FailureNotes = {};
-  readonly latency: Histogram = createLatencyHistogram();
+  /** Per target (`--target`), in the run's order; the echo latency is recorded there. */
+  readonly targets: TargetTally[];
   readonly connect: Histogram = createLatencyHistogram();
   readonly handshake: Histogram = createLatencyHistogram();
   readonly firstEcho: Histogram = createLatencyHistogram();
@@ -82,11 +122,15 @@ export class Tally {
    * @param shared the run's shared Float64Array; this worker owns `SHARED_SLOTS` slots from
    *   `slot`. Each slot has a single writer, and aligned 8-byte stores do not tear on the
    *   platforms Node runs on, so plain stores suffice (no Atomics on the data path).
+   * @param targets how many targets the run drives
    */
   constructor(
     private readonly shared: Float64Array = new Float64Array(SHARED_SLOTS),
     private readonly slot = 0,
-  ) {}
+    targets = 1,
+  ) {
+    this.targets = Array.from({ length: targets }, () => new TargetTally());
+  }
 
   /**
    * Starts the measured window: traffic figures from here on only. Failures and the set-up
@@ -96,7 +140,7 @@ export class Tally {
   startMeasuring(): void {
     this.measuring = true;
     this.base = { sent: this.sent, messages: this.messages, bytes: this.bytes };
-    this.latency.reset();
+    for (const target of this.targets) target.startMeasuring();
   }
 
   /** Counts one failed connection; the first of each kind is kept in words. */
@@ -131,8 +175,13 @@ export class Tally {
 
   /** Every histogram, encoded to cross to the main thread. */
   encodeHistograms(): Record<Timing, string> {
+    let latency = this.targets[0]!.latency;
+    if (this.targets.length > 1) {
+      latency = createLatencyHistogram();
+      for (const target of this.targets) latency.add(target.latency);
+    }
     return {
-      latency: encodeHistogram(this.latency),
+      latency: encodeHistogram(latency),
       connect: encodeHistogram(this.connect),
       handshake: encodeHistogram(this.handshake),
       firstEcho: encodeHistogram(this.firstEcho),

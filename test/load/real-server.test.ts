@@ -17,6 +17,8 @@ const RESULT_KEYS = [
   'host', 'address', 'port', 'connections', 'connected', 'held', 'workers', 'pipelining', 'rate', 'size', 'tls', 'proxyProtocol',
   'duration', 'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'handshakeFailures', 'resets', 'timeouts', 'mismatches',
   'interrupted', 'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
+  // echo-load's own, after autocannon's (test/load/merge.test.ts and targets.test.ts use them).
+  'targets', 'series', 'thresholds', 'histograms',
 ];
 
 /** Every percentile is at least the one before it, and none exceeds the maximum. */
