@@ -149,6 +149,29 @@ describe('echo-server --proxy-protocol: refusals', () => {
     expect(server.child.exitCode).toBeNull();
   });
 
+  it('counts a peer that resets before its header is whole as a reset, not a header failure, even when the kernel no longer names it', async () => {
+    const server = await proxied('any', ['--proxy-protocol-from', '127.0.0.1/32']);
+    const reset = (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const socket = net.connect(server.port, '127.0.0.1', () => {
+          if (bytes.length === 0) socket.resetAndDestroy();
+          else socket.write(bytes, () => socket.resetAndDestroy());
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+      });
+    // At once (the server may take the connection when getpeername already fails, as with
+    // HAProxy's health checks), and in the middle of a header.
+    for (let i = 0; i < 5; i++) await reset(Buffer.alloc(0));
+    await reset(text('PROXY TCP4 10.0.0.1 '));
+    await reset(V2_SIGNATURE);
+    const closedAsError = async () => (await scrape(server.base)).get('echo_connections_closed_total{reason="error"}');
+    await eventually(async () => (await closedAsError()) === 7, 'seven connections closed as errors', 20_000, 50);
+    expect(await failures(server.base)).toEqual({ missing: 0, malformed: 0, unsupported: 0, timeout: 0, untrusted: 0, setup: 0 });
+    const after = await converse(server.port, Buffer.concat([encodeProxyHeader(1, { address: '10.3.3.3', port: 33 }, SERVER_END), text('next')]));
+    expect(after.reply.toString()).toBe('NEXT');
+  });
+
   it('with --proxy-protocol-from, a peer in the subnet is trusted whatever its address', async () => {
     const server = await proxied('v1', ['--proxy-protocol-from', '127.0.0.0/30']);
     for (const localAddress of ['127.0.0.2', '127.0.0.3']) {
