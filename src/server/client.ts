@@ -2,7 +2,7 @@ import type { Operation } from '../tasks/index.js';
 import type { Connection } from './connection.js';
 import { echo } from './echo.js';
 import { ProxyHeaderError } from './proxy-protocol.js';
-import { receiveProxyHeader, type ProxySettings } from './receive-proxy-header.js';
+import { PeerGoneError, receiveProxyHeader, type ProxySettings } from './receive-proxy-header.js';
 import type { ServerStats } from './stats.js';
 import { TlsHandshakeError, type TlsEndpoint } from './tls.js';
 
@@ -35,9 +35,10 @@ export function* serveClient(connection: Connection, stats: ServerStats, setup: 
   } catch (error) {
     if (error instanceof ProxyHeaderError) stats.proxyHeaderFailures[error.reason]++;
     else if (error instanceof TlsHandshakeError) stats.tlsHandshakeFailures[error.reason]++;
-    else throw error;
+    else if (!(error instanceof PeerGoneError)) throw error;
     failure = error.message;
-    connection.abort('setup');
+    // A peer gone during set-up is a reset like one during the echo, not a set-up fault.
+    connection.abort(error instanceof PeerGoneError ? 'error' : 'setup');
   } finally {
     try {
       yield* connection.close();

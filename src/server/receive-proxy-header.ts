@@ -29,16 +29,31 @@ export function trustedPeers(subnets: readonly Subnet[]): BlockList {
 const TIMED_OUT = Symbol('timed out');
 
 /**
+ * The peer reset the connection before its header was complete, or so soon that the kernel no
+ * longer names it (HAProxy ends its health checks with a reset, and a check may be over before
+ * the server takes it). Not a header fault: the connection ends like any other reset (counted
+ * as `error`), and no header failure is counted.
+ */
+export class PeerGoneError extends Error {
+  readonly code = 'EPEERGONE';
+}
+
+/**
  * The first thing a connection does behind a proxy: take its PROXY header, within the
  * timeout, from a peer allowed to send one. The header's source becomes the connection's
  * client address (a LOCAL header, a load balancer's health check, keeps the peer's); bytes
  * after the header in the same read are given back, to be echoed like any other. Throws a
- * ProxyHeaderError, whose `reason` is its metric label, for anything else.
+ * ProxyHeaderError, whose `reason` is its metric label, for anything else, and a PeerGoneError
+ * if the peer reset the connection first.
  */
 export function* receiveProxyHeader(connection: Connection, settings: ProxySettings): Operation<ProxyHeader> {
   if (settings.trusted !== undefined) {
-    const peer = connection.socket.remoteAddress ?? '';
-    if (!isTrusted(settings.trusted, peer)) throw new ProxyHeaderError('untrusted', `a PROXY header is not accepted from ${peer} (see --proxy-protocol-from)`);
+    const peer = connection.socket.remoteAddress;
+    // Unknown only once the peer is gone: getpeername fails on a reset socket.
+    if (peer === undefined) throw new PeerGoneError('the peer reset the connection before its address could be checked (--proxy-protocol-from)');
+    if (!isTrusted(settings.trusted, peer)) {
+      throw new ProxyHeaderError('untrusted', `a PROXY header is not accepted from ${peer} (see --proxy-protocol-from)`);
+    }
   }
   const ms = settings.headerTimeoutMs > 0 ? settings.headerTimeoutMs : Infinity;
   const header = yield* withTimeout(ms, readHeader(connection, settings.mode), TIMED_OUT);
@@ -55,6 +70,8 @@ function* readHeader(connection: Connection, mode: ProxyProtocolMode): Operation
   for (;;) {
     const chunk = yield* connection.recv();
     if (chunk === null) {
+      // A socket error (a reset) ended the input: the peer went away, it sent no bad header.
+      if (connection.closeReason === 'error') throw new PeerGoneError('the peer reset the connection before its PROXY header was complete');
       throw new ProxyHeaderError(bytes === undefined ? 'missing' : 'malformed', 'the client closed the connection before its PROXY header was complete');
     }
     // A chunk may be a view of the shared read buffer: the header's bytes are kept as a copy.

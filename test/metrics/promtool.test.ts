@@ -1,7 +1,16 @@
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { encodeProxyHeader } from '../../load/proxy-header.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
-import { ServerStats } from '../../src/server/stats.js';
+import { PROXY_HEADER_FAILURES, ServerStats, TLS_HANDSHAKE_FAILURES } from '../../src/server/stats.js';
+import { metricsPort } from '../deploy/metrics-port.js';
+import { makeCertificates } from '../support/certificates.js';
+import { converse } from '../support/conversation.js';
+import { eventually } from '../support/eventually.js';
+import { startServerProcess } from '../support/server-process.js';
+import { get, parseSamples } from './scrape.js';
 
 /** Runs Debian's `promtool check metrics` (the real linter) over `text`. */
 function promtoolCheck(text: string): { status: number | null; problems: string[] } {
@@ -71,4 +80,51 @@ describe('exposition', () => {
     expect(result.status).not.toBe(0);
     expect(result.problems.join('\n')).toContain('counter metrics should have "_total" suffix');
   });
+
+  it('passes promtool on a real echo-server’s /metrics with TLS and the PROXY protocol on, after traffic and faults of both', async () => {
+    const certs = await makeCertificates();
+    try {
+      const server = await startServerProcess(['--proxy-protocol', 'any', '--tls-port', '0', '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile]);
+      const tlsPort = server.logs.find((line) => line.msg === 'listening')!.tlsPort as number;
+      const header = encodeProxyHeader(2, { address: '192.0.2.5', port: 5555 }, { address: '127.0.0.1', port: 8090 });
+      // A plain echo behind a header, a malformed header, and on the TLS listener a header then
+      // a TLS echo, and a header then plaintext (a handshake fault).
+      expect((await converse(server.port, Buffer.concat([header, Buffer.from('plain')]))).reply.toString()).toBe('PLAIN');
+      expect((await converse(server.port, Buffer.from('PROXY nonsense\r\n'))).reply.length).toBe(0);
+      const raw = net.connect(tlsPort, '127.0.0.1');
+      await new Promise((resolve) => raw.once('connect', resolve));
+      raw.write(header);
+      const secure = tls.connect({ socket: raw, ca: certs.ca.cert, servername: 'localhost' });
+      const reply = new Promise<string>((resolve) => secure.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+      secure.write('secure');
+      expect(await reply).toBe('SECURE');
+      secure.end();
+      expect((await converse(tlsPort, Buffer.concat([header, Buffer.from('GET / HTTP/1.0\r\n\r\n')]))).reply.length).toBe(0);
+
+      const base = `http://127.0.0.1:${metricsPort(server)}`;
+      let text = '';
+      await eventually(
+        async () => {
+          text = (await get(`${base}/metrics`)).body;
+          const samples = parseSamples(text);
+          return samples.get('echo_tls_handshake_failures_total{reason="protocol"}') === 1 && samples.get('echo_connections_closed_total{reason="setup"}') === 2;
+        },
+        'both faults counted',
+        20_000,
+        50,
+      );
+      expect(promtoolCheck(text)).toEqual({ status: 0, problems: [] });
+      const samples = parseSamples(text);
+      // Every reason of both failure metrics is a series, the faults under their own.
+      expect(PROXY_HEADER_FAILURES.map((reason) => samples.get(`echo_proxy_header_failures_total{reason="${reason}"}`))).toEqual(
+        PROXY_HEADER_FAILURES.map((reason) => (reason === 'malformed' ? 1 : 0)),
+      );
+      expect(TLS_HANDSHAKE_FAILURES.map((reason) => samples.get(`echo_tls_handshake_failures_total{reason="${reason}"}`))).toEqual(
+        TLS_HANDSHAKE_FAILURES.map((reason) => (reason === 'protocol' ? 1 : 0)),
+      );
+      expect([samples.get('echo_connections_accepted_total{listener="plain"}'), samples.get('echo_connections_accepted_total{listener="tls"}')]).toEqual([2, 2]);
+    } finally {
+      await certs.cleanup();
+    }
+  }, 60_000);
 });
