@@ -1,6 +1,6 @@
 import { createLatencyHistogram, decodeHistogram, encodeHistogram, type Histogram } from './histogram.js';
 import { FAILURE_KIND_NAMES, FAILURE_KINDS, type FailureCountFields, type FailureKind, type FailureNotes } from './failure-kind.js';
-import { describeRates, describeTiming, type EncodedHistograms, type LoadResult, type TargetResult } from './result.js';
+import { describeRates, describeTiming, targetResult, type EncodedHistograms, type LoadResult, type TargetCountName, type TargetResult } from './result.js';
 import { TIMINGS, type Timing } from './tally.js';
 
 /** A merge, and what did not agree between its inputs (said on stderr, not fatal). */
@@ -105,22 +105,9 @@ function mergeTargets(parts: readonly TargetResult[]): TargetResult[] {
   const byName = new Map<string, TargetResult[]>();
   for (const part of parts) byName.set(part.target, [...(byName.get(part.target) ?? []), part]);
   return [...byName.values()].map((group) => {
-    const add = (key: 'connections' | 'connected' | 'held' | 'messages' | 'errors') => group.reduce((total, part) => total + part[key], 0);
-    const latency = addAll(group.map((part) => part.histograms.latency));
+    const add = (key: TargetCountName) => group.reduce((total, part) => total + part[key], 0);
     const { target, host, address, port } = group[0]!;
-    return {
-      target,
-      host,
-      address,
-      port,
-      connections: add('connections'),
-      connected: add('connected'),
-      held: add('held'),
-      messages: add('messages'),
-      errors: add('errors'),
-      latency: describeTiming(latency),
-      histograms: { latency: encodeHistogram(latency) },
-    };
+    return targetResult({ target, host, address, port }, add, addAll(group.map((part) => part.histograms.latency)));
   });
 }
 

@@ -50,6 +50,23 @@ export interface TargetResult {
   histograms: { latency: string };
 }
 
+/** The counts a target's share is made of (summed over workers, or over merged results). */
+export type TargetCountName = 'connections' | 'connected' | 'held' | 'messages' | 'errors';
+
+/** One target's result from its identity, its summed counts and its latency histogram. */
+export function targetResult(identity: Pick<TargetResult, 'target' | 'host' | 'address' | 'port'>, add: (name: TargetCountName) => number, latency: Histogram): TargetResult {
+  return {
+    ...identity,
+    connections: add('connections'),
+    connected: add('connected'),
+    held: add('held'),
+    messages: add('messages'),
+    errors: add('errors'),
+    latency: describeTiming(latency),
+    histograms: { latency: encodeHistogram(latency) },
+  };
+}
+
 /** autocannon's statistics object: `average`, `mean`, `stddev`, `min`, `max`, `p0_001` ... `p99_999`. */
 export type Distribution = Record<string, number>;
 
@@ -150,21 +167,9 @@ export function buildResult(input: ResultInput): LoadResult {
   }
   const targets = options.targets.map((target, i): TargetResult => {
     const parts = workers.map((worker) => worker.targets[i]!);
-    const add = (key: Exclude<keyof TargetCounts, 'latency'>) => parts.reduce((total, part) => total + part[key], 0);
+    const add = (key: TargetCountName) => parts.reduce((total, part) => total + part[key], 0);
     const latency = mergeHistograms(parts.map((part) => part.latency));
-    return {
-      target: target.name,
-      host: target.host,
-      address: input.addresses[i]!,
-      port: target.port,
-      connections: add('connections'),
-      connected: add('connected'),
-      held: add('held'),
-      messages: add('messages'),
-      errors: add('errors'),
-      latency: describeTiming(latency),
-      histograms: { latency: encodeHistogram(latency) },
-    };
+    return targetResult({ target: target.name, host: target.host, address: input.addresses[i]!, port: target.port }, add, latency);
   });
   const seconds = input.durationMs / 1000;
   const messages = sum('messages');

@@ -4,16 +4,11 @@
  * Prints `listening PORT` once it listens.
  */
 import net from 'node:net';
+import { upperBytes } from './bare-upper.js';
 
 const server = net.createServer((socket) => {
   socket.on('error', () => {});
-  socket.on('data', (chunk: Buffer) => {
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b >= 0x61 && b <= 0x7a) chunk[i] = b - 0x20;
-    }
-    socket.write(chunk);
-  });
+  socket.on('data', (chunk: Buffer) => socket.write(upperBytes(chunk)));
 });
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   process.stdout.write(`listening ${(server.address() as net.AddressInfo).port}\n`);

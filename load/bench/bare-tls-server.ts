@@ -5,17 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { upperBytes } from './bare-upper.js';
 
 const [cert, key, port] = process.argv.slice(2) as [string, string, string];
 const server = tls.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (socket) => {
   socket.on('error', () => {});
-  socket.on('data', (chunk: Buffer) => {
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b >= 0x61 && b <= 0x7a) chunk[i] = b - 0x20;
-    }
-    socket.write(chunk);
-  });
+  socket.on('data', (chunk: Buffer) => socket.write(upperBytes(chunk)));
 });
 server.on('tlsClientError', () => {});
 server.listen(Number(port), '127.0.0.1', () => {
