@@ -8,10 +8,11 @@ import type { ListenerName } from './stats.js';
  * `socket.accept()` in the lesson. Clients reach the acceptor through a mailbox, in the order
  * they came.
  *
- * With the native socket helper, every client socket is the server's own: each time libuv
- * hands over a connection, the listener takes it over and then accepts the rest of the
- * kernel's queue itself (see own-sockets.ts), building each socket to read into `reads`'
- * buffer, or through its stream when `reads` is undefined (TLS takes the socket over later).
+ * With the native socket helper, each time libuv hands over a connection, the listener takes
+ * it over and then accepts the rest of the kernel's queue itself (see own-sockets.ts),
+ * building each socket to read into `reads`' buffer. When `reads` is undefined (TLS, which
+ * takes the socket over later and reads through streams), libuv's socket is kept as it is,
+ * and only the rest of the queue is accepted here.
  * Without the helper, the sockets are the ones libuv accepted, paused until their connection
  * starts reading.
  */
@@ -35,9 +36,14 @@ export class Listener {
   ) {
     server.on('connection', (socket: Socket) => {
       if (!haveOwnSockets) return this.take(socket);
-      const fd = takeOver(socket);
-      if (fd === undefined) socket.destroy(); // out of descriptors: this client cannot be served now
-      else this.takeDescriptor(fd);
+      if (this.reads === undefined) {
+        // Reading through its stream anyway (TLS): libuv's socket will do, no second descriptor.
+        this.take(socket);
+      } else {
+        const fd = takeOver(socket);
+        if (fd === undefined) socket.destroy(); // out of descriptors: this client cannot be served now
+        else this.takeDescriptor(fd);
+      }
       acceptWaiting(server, this.takeDescriptor);
       watchNewSocketsSoon();
     });
