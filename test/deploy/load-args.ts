@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { parseOptions, type LoadOptions, type RawOptions } from '../../load/options.js';
 import { LOAD_CLI } from '../load/support/cli.js';
 
@@ -19,6 +20,7 @@ let flags: Map<string, Flag> | undefined;
  */
 function loadFlags(): Map<string, Flag> {
   if (flags !== undefined) return flags;
+  if (!existsSync(LOAD_CLI)) throw new Error(`${LOAD_CLI} is missing: run npm run build first`);
   const help = execFileSync(process.execPath, [LOAD_CLI, '--help'], { encoding: 'utf8', timeout: 20_000 });
   flags = new Map();
   for (const match of help.matchAll(/^ {2}(?:-\w, )?--([a-z][\w-]*)( <[^>]+>)?/gm)) {
