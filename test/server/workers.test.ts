@@ -1,12 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import type net from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { workersNode } from '../../scripts/test-tools.js';
 import { supportsReusePort } from '../../src/reuse-port.js';
 import { scrape } from '../metrics/scrape.js';
+import { makeCertificates } from '../support/certificates.js';
 import { connect, readBytes } from '../support/clients.js';
 import { eventually } from '../support/eventually.js';
 import { SERVER_CLI, startServerProcess, type ServerProcess } from '../support/server-process.js';
@@ -61,6 +63,10 @@ function workerPids(server: ServerProcess): number[] {
 }
 
 describe('echo-server --workers', () => {
+  beforeAll(() => {
+    if (!existsSync(NODE)) throw new Error(`no Node.js for the --workers tests at ${NODE}: npm test installs it (scripts/test-tools.ts)`);
+  });
+
   it('refuses with one line on a Node.js without SO_REUSEPORT', () => {
     // The machine's own Node.js 20 (the suite may run on a newer one).
     const candidates = [process.execPath, ...execFileSync('bash', ['-c', 'which -a node || true'], { encoding: 'utf8' }).split('\n').filter(Boolean)];
@@ -155,6 +161,22 @@ describe('echo-server --workers', () => {
     expect(primaryLine(server, 'shutdown done')).toMatchObject({ workers: 2, failed: 0 });
     const accepted = done.filter((line) => line.worker !== undefined).reduce((sum, line) => sum + (line.accepted as number), 0);
     expect(accepted).toBe(40);
+  });
+
+  it('SIGHUP reaches every worker: each reloads its TLS certificate', async () => {
+    const certs = await makeCertificates();
+    try {
+      const server = await startWorkers(['--tls-port', '0', '--tls-cert', certs.server.certFile, '--tls-key', certs.server.keyFile]);
+      expect(server.primary.tlsPort).toEqual(expect.any(Number));
+      server.child.kill('SIGHUP');
+      const reloaded = () => server.logs.filter((line) => line.msg === 'TLS certificate reloaded').map((line) => line.worker);
+      await eventually(() => reloaded().length === 2, 'a reload in each worker');
+      expect(reloaded().sort()).toEqual([1, 2]);
+      const samples = await scrape(server.metrics);
+      expect(samples.get('echo_tls_reloads_total{result="ok"}')).toBe(2);
+    } finally {
+      certs.cleanup();
+    }
   });
 
   it('the blocked-loop detector works in each worker and says which one', async () => {
