@@ -20,8 +20,9 @@ export class LoadProcess {
   stderr = '';
   readonly finished: Promise<Finished>;
 
-  constructor(args: readonly string[], limitMs = 60_000) {
-    this.child = spawn(process.execPath, [LOAD_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `env`: variables added to this process's environment for the child (`ECHO_LOAD_*`). */
+  constructor(args: readonly string[], limitMs = 60_000, env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [LOAD_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text));
     this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
     // Every run is bounded: a hung child is killed and the test then fails on its exit code.
@@ -51,13 +52,13 @@ export class LoadProcess {
 }
 
 /** Runs echo-load to the end. */
-export function runLoad(args: readonly string[], limitMs?: number): Promise<Finished> {
-  return new LoadProcess(args, limitMs).finished;
+export function runLoad(args: readonly string[], limitMs?: number, env?: NodeJS.ProcessEnv): Promise<Finished> {
+  return new LoadProcess(args, limitMs, env).finished;
 }
 
 /** Runs echo-load with `--json` and parses its one line of output. */
-export async function runLoadJson(args: readonly string[], limitMs?: number): Promise<Finished & { result: LoadResult }> {
-  const finished = await runLoad(['--json', ...args], limitMs);
+export async function runLoadJson(args: readonly string[], limitMs?: number, env?: NodeJS.ProcessEnv): Promise<Finished & { result: LoadResult }> {
+  const finished = await runLoad(['--json', ...args], limitMs, env);
   const lines = finished.stdout.trimEnd().split('\n');
   if (lines.length !== 1) throw new Error(`expected one line of JSON, got:\n${finished.stdout}\nstderr:\n${finished.stderr}`);
   return { ...finished, result: JSON.parse(lines[0]!) as LoadResult };
