@@ -4,6 +4,7 @@
  * exits the process. Exit codes: 0 all held and exact, 1 anything went wrong, 2 bad options,
  * 130 stopped by SIGINT (after printing what was measured).
  */
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { formatAddress } from '../src/address.js';
@@ -51,6 +52,7 @@ function buildProgram(): Command {
       option('--proxy-protocol <version>', 'send a PROXY protocol header (v1 or v2) first on each connection, from a made-up client address of its own', 'PROXY_PROTOCOL'),
     )
     .addOption(option('--json', 'print one autocannon-shaped JSON object instead of the report', 'JSON'))
+    .addOption(option('--json-file <file>', 'also write that JSON object to this file, whatever stdout shows', 'JSON_FILE'))
     .option('--no-progress', 'no live progress on stderr (shown only on a terminal anyway)')
     .addOption(option('--log-level <level>', `pino log level on stderr (default: ${DEFAULTS.logLevel})`, 'LOG_LEVEL'))
     .addHelpText(
@@ -109,6 +111,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof LoadError) return fail(error.message, EXIT_FAILED);
     throw error;
+  }
+  if (options.jsonFile !== undefined) {
+    // The same result as stdout's, so a person and a tool read the figures of one run.
+    try {
+      writeFileSync(options.jsonFile, `${JSON.stringify(result)}\n`);
+    } catch (error) {
+      return fail(`cannot write --json-file ${options.jsonFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT_FAILED);
+    }
   }
   if (result.connected === 0 && result.errors > 0 && !result.interrupted) return fail(connectFailure(options, result), EXIT_FAILED);
 

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from '../../../load/result.js';
 import { eventually } from '../../support/eventually.js';
@@ -62,4 +65,25 @@ export async function runLoadJson(args: readonly string[], limitMs?: number, env
   const lines = finished.stdout.trimEnd().split('\n');
   if (lines.length !== 1) throw new Error(`expected one line of JSON, got:\n${finished.stdout}\nstderr:\n${finished.stderr}`);
   return { ...finished, result: JSON.parse(lines[0]!) as LoadResult };
+}
+
+/**
+ * Runs echo-load once with `--json-file`: its stdout (the human report, unless `args` say
+ * `--json`) and the JSON result of the same run.
+ */
+export async function runLoadWithJsonFile(args: readonly string[], limitMs?: number): Promise<Finished & { result: LoadResult }> {
+  const dir = mkdtempSync(join(tmpdir(), 'echo-load-'));
+  try {
+    const file = join(dir, 'result.json');
+    const finished = await runLoad(['--json-file', file, ...args], limitMs);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new Error(`no --json-file written (exit ${finished.code}):\n${finished.stderr}`);
+    }
+    return { ...finished, result: JSON.parse(text) as LoadResult };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
