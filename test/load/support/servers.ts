@@ -11,12 +11,16 @@ afterEach(async () => {
 });
 
 /**
- * A hand-written server for the fault tests: `onData` decides what each connection gets back.
- * Closed (and its sockets destroyed) after the test.
+ * A hand-written server for the fault tests: `onData` decides what each connection gets back
+ * (`options`: net.createServer's, e.g. `allowHalfOpen`). Closed (and its sockets destroyed)
+ * after the test.
  */
-export async function startFakeServer(onData: (socket: net.Socket, chunk: Buffer) => void): Promise<{ port: number; server: net.Server }> {
+export async function startFakeServer(
+  onData: (socket: net.Socket, chunk: Buffer) => void,
+  options: net.ServerOpts = {},
+): Promise<{ port: number; server: net.Server }> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const server = net.createServer(options, (socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
