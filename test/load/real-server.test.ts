@@ -86,8 +86,10 @@ describe('echo-load against the real echo server', () => {
     expect(code).toBe(0);
     const result = JSON.parse(stdout) as LoadResult;
     expect(result.held).toBe(clients);
-    expect(before.size).toBe(clients);
-    const grew = [...sent].filter(([socket, bytes]) => bytes > before.get(socket)!);
+    // (On a loaded machine a few connections may not have reached this server's loop by the
+    // time the window began: they count from 0.)
+    expect(sent.size).toBe(clients);
+    const grew = [...sent].filter(([socket, bytes]) => bytes > (before.get(socket) ?? 0));
     expect(grew).toHaveLength(clients);
   });
 
