@@ -5,6 +5,7 @@
  * 1 anything went wrong, 2 bad options or bad merge input, 99 a `--threshold` crossed (k6's
  * code for it), 130 stopped by SIGINT (after printing what was measured).
  */
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
@@ -79,6 +80,7 @@ function buildProgram(choose: (chosen: Chosen) => void): Command {
       option('--proxy-protocol <version>', 'send a PROXY protocol header (v1 or v2) first on each connection, from a made-up client address of its own', 'PROXY_PROTOCOL'),
     )
     .addOption(option('--json', 'print one autocannon-shaped JSON object instead of the report (with the encoded histograms, for echo-load merge)', 'JSON'))
+    .addOption(option('--json-file <file>', 'also write that JSON object to this file, whatever stdout shows', 'JSON_FILE'))
     .addOption(option('--threshold <expr>', THRESHOLD_HELP, 'THRESHOLD').argParser(collect))
     .option('--no-progress', 'no live progress on stderr (shown only on a terminal anyway)')
     .addOption(option('--log-level <level>', `pino log level on stderr (default: ${DEFAULTS.logLevel})`, 'LOG_LEVEL'))
@@ -178,9 +180,18 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof LoadError) return fail(error.message, EXIT_FAILED);
     throw error;
   }
-  if (result.connected === 0 && result.errors > 0 && !result.interrupted) return fail(connectFailure(options, result), EXIT_FAILED);
-
-  const code = judge(result, options.thresholds);
+  // Nothing connected: one line, no thresholds judged.
+  const unreachable = result.connected === 0 && result.errors > 0 && !result.interrupted;
+  const code = unreachable ? EXIT_FAILED : judge(result, options.thresholds);
+  if (options.jsonFile !== undefined) {
+    // The same result as stdout's (thresholds judged), so a person and a tool read the figures of one run.
+    try {
+      writeFileSync(options.jsonFile, `${JSON.stringify(result)}\n`);
+    } catch (error) {
+      return fail(`cannot write --json-file ${options.jsonFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT_FAILED);
+    }
+  }
+  if (unreachable) return fail(connectFailure(options, result), EXIT_FAILED);
   print(result, options.json);
   return result.interrupted ? EXIT_INTERRUPTED : code;
 }

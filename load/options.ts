@@ -43,6 +43,8 @@ export interface LoadOptions {
   /** The PROXY protocol version of the header each connection sends first; 0 = none. */
   proxyProtocol: 0 | 1 | 2;
   json: boolean;
+  /** Also write the JSON result to this file (the report still goes to stdout); undefined = no file. */
+  jsonFile: string | undefined;
   progress: boolean;
   logLevel: LogLevel;
 }
@@ -68,6 +70,7 @@ export interface RawOptions extends RawTlsOptions {
   warmup?: string;
   proxyProtocol?: string;
   json?: boolean;
+  jsonFile?: string;
   progress?: boolean;
   logLevel?: string;
 }
@@ -167,6 +170,7 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     tls,
     proxyProtocol,
     json: raw.json === true,
+    jsonFile: raw.jsonFile === undefined || raw.jsonFile === '' ? undefined : raw.jsonFile,
     progress: raw.progress !== false,
     logLevel: logLevel as LogLevel,
   };

@@ -79,7 +79,7 @@ export function formatReport(result: LoadResult): string {
     '',
     ...formatTargets(result),
     `${formatCount(result.requests.total ?? 0)} messages echoed in ${formatSeconds(result.duration)}, ` +
-      `${formatBytes(result.throughput.total ?? 0)} read, every byte checked`,
+      `${formatBytes(result.throughput.total ?? 0)} read: ${checked(result)}`,
     `${formatCount(result.held)} of ${formatCount(result.connections)} connections held`,
   );
   if (result.errors === 0) {
@@ -101,4 +101,15 @@ export function formatReport(result: LoadResult): string {
     lines.push(`interrupted: the figures cover the ${formatSeconds(result.duration)} measured before the stop`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What the byte check found, in words: every byte read was compared with the byte sent,
+ * upper-cased; a connection's first wrong byte (or a byte it never sent) ends it, and the read
+ * holding it is not in the bytes counted, so "every byte" stays true of those.
+ */
+function checked(result: LoadResult): string {
+  const mismatches = `${formatCount(result.mismatches)} ${result.mismatches === 1 ? 'mismatch' : 'mismatches'} below`;
+  if ((result.throughput.total ?? 0) === 0) return result.mismatches === 0 ? 'nothing came back to check' : `nothing came back as sent, upper-cased (${mismatches})`;
+  return result.mismatches === 0 ? 'every byte as sent, upper-cased' : `every byte as sent, upper-cased, but for the ${mismatches}`;
 }

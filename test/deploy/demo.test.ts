@@ -28,6 +28,7 @@ describe('npm run demo (dist/scripts/demo.js)', () => {
     expect(result.stdout).toMatch(/^│ Connect +│( [\d.]+ ms +│){7} 500 +│$/m);
     expect(result.stdout).toMatch(/^│ First echo +│( [\d.]+ ms +│){7} 500 +│$/m);
     expect(result.stdout).toMatch(/^│ Echo latency +│( [\d.]+ ms +│){7} [\d,]+ +│$/m);
+    expect(result.stdout).toMatch(/ read: every byte as sent, upper-cased$/m);
     expect(result.stdout).toContain('500 of 500 connections held');
     expect(result.stdout).toMatch(/^0 errors$/m);
     expect(result.code, result.stderr).toBe(0);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { OptionError } from '../../src/parse-option.js';
 import { parseOptions } from '../../load/options.js';
+import type { LoadResult } from '../../load/result.js';
+import { startServer } from '../support/server.js';
 import { runLoad } from './support/cli.js';
 
 describe('echo-load options', () => {
@@ -63,5 +65,50 @@ describe('echo-load options', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/--messages <n>\s+run until N messages in total/);
     expect(stdout).toContain('130 interrupted');
+  });
+
+  it('reads every option from ECHO_LOAD_* variables, and a flag wins over its variable', async () => {
+    const { port } = await startServer();
+    const env = {
+      ECHO_LOAD_HOST: 'localhost',
+      ECHO_LOAD_PORT: String(port),
+      ECHO_LOAD_CLIENTS: '3',
+      ECHO_LOAD_WORKERS: '1',
+      ECHO_LOAD_MESSAGES: '30',
+      ECHO_LOAD_SIZE: '16',
+      ECHO_LOAD_PIPELINE: '2',
+      ECHO_LOAD_RATE: '100',
+      ECHO_LOAD_JSON: '1',
+    };
+    const counted = await runLoad([], undefined, env);
+    expect(counted.code, counted.stderr).toBe(0);
+    const result = JSON.parse(counted.stdout) as LoadResult;
+    expect(result).toMatchObject({ host: 'localhost', port, connections: 3, workers: 1, size: 16, pipelining: 2, rate: 100, errors: 0 });
+    expect(result.requests.total).toBe(30);
+    expect(result.throughput.total).toBe(30 * 16);
+
+    const timed = await runLoad(['--clients', '2'], undefined, {
+      ...env,
+      ECHO_LOAD_MESSAGES: undefined,
+      ECHO_LOAD_SIZE: undefined,
+      ECHO_LOAD_RATE: undefined,
+      ECHO_LOAD_PAYLOAD: 'héllo',
+      ECHO_LOAD_DURATION: '700ms',
+      ECHO_LOAD_WARMUP: '300ms',
+      ECHO_LOAD_LOG_LEVEL: 'info',
+    });
+    expect(timed.code, timed.stderr).toBe(0);
+    const second = JSON.parse(timed.stdout) as LoadResult;
+    expect(second).toMatchObject({ connections: 2, size: Buffer.byteLength('héllo'), errors: 0 });
+    expect(second.duration).toBeGreaterThanOrEqual(0.7);
+    expect(second.duration).toBeLessThan(5);
+    // info logs on stderr, and the warm-up between the connections settling and the measuring.
+    const logs = timed.stderr.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; time: number });
+    const at = (msg: string) => logs.find((line) => line.msg === msg)!.time;
+    expect(at('measuring') - at('connections settled')).toBeGreaterThanOrEqual(300 - 1);
+
+    const bad = await runLoad([], undefined, { ECHO_LOAD_CLIENTS: 'many' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^echo-load: clients .*'many'\)\n$/);
   });
 });

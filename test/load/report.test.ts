@@ -47,12 +47,21 @@ describe('the human report', () => {
     expect(text).toMatch(/│ Echo latency │ 1\.25 ms +│ 2\.50 ms +│ 7\.75 ms +│ 12\.50 ms +│ 1\.50 ms +│ 0\.500 ms +│ 42\.13 ms +│ 1,049,503 │/);
     expect(text).toMatch(/│ Msg\/Sec +│ 100,000 +│ 100,000 +│ 110,000 +│ 105,000 +│ 5,000 +│ 100,000 +│ 110,000 +│/);
     expect(text).toContain(`│ ${formatBytes(6_400_000)}`);
-    expect(text).toContain('1,050,000 messages echoed in 10.00 s, 67.2 MB read, every byte checked');
+    expect(text).toContain('1,050,000 messages echoed in 10.00 s, 67.2 MB read: every byte as sent, upper-cased, but for the 2 mismatches below');
     expect(text).toMatch(/^497 of 500 connections held$/m);
     expect(text).toMatch(/^3 errors: 0 refused, 1 resets, 0 timeouts, 2 mismatches$/m);
     expect(text).toContain("  first mismatch: connection 3, byte 17: expected 0x41 'A', got 0x61 'a'");
     expect(text).toContain('  first reset: connection reset by peer (ECONNRESET), connection 9');
     expect(text).not.toContain('interrupted');
+  });
+
+  it('says what the byte check found: all as sent, as sent but for mismatches, or nothing to check', () => {
+    const clean = { errors: 0, resets: 0, mismatches: 0, failures: {} };
+    expect(formatReport(result(clean))).toMatch(/^1,050,000 messages echoed in 10\.00 s, 67\.2 MB read: every byte as sent, upper-cased$/m);
+    expect(formatReport(result({ errors: 1, resets: 0, mismatches: 1 }))).toMatch(/ read: every byte as sent, upper-cased, but for the 1 mismatch below$/m);
+    const none = { requests: { ...describeRates([], 0, 10), total: 0, sent: 5 }, throughput: { ...describeRates([], 0, 10), total: 0 } };
+    expect(formatReport(result({ ...none, errors: 5, resets: 0, mismatches: 5 }))).toMatch(/^0 messages echoed in 10\.00 s, 0 B read: nothing came back as sent, upper-cased \(5 mismatches below\)$/m);
+    expect(formatReport(result({ ...none, ...clean }))).toMatch(/^0 messages echoed in 10\.00 s, 0 B read: nothing came back to check$/m);
   });
 
   it('shows connection set-up in rows of its own, above the echo latency, each with its count', () => {

@@ -56,3 +56,14 @@ export async function listenBacklog(port: number): Promise<number | undefined> {
 export async function sendQueue(port: number, peerPort: number): Promise<number | undefined> {
   return (await tcpSockets()).find((socket) => socket.state !== 'LISTEN' && socket.port === port && socket.peerPort === peerPort)?.sendQueue;
 }
+
+/**
+ * The TCP state (`ss` spells it: ESTAB, CLOSE-WAIT, ...) of the connection from local `port`
+ * to `peerPort`, or undefined once it is gone.
+ *
+ * @example
+ *   await socketState(server.port, client.localPort!) // 'CLOSE-WAIT' once the client's FIN came
+ */
+export async function socketState(port: number, peerPort: number): Promise<string | undefined> {
+  return (await tcpSockets()).find((socket) => socket.state !== 'LISTEN' && socket.port === port && socket.peerPort === peerPort)?.state;
+}

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from '../../../load/result.js';
 import { eventually } from '../../support/eventually.js';
@@ -20,8 +23,9 @@ export class LoadProcess {
   stderr = '';
   readonly finished: Promise<Finished>;
 
-  constructor(args: readonly string[], limitMs = 60_000) {
-    this.child = spawn(process.execPath, [LOAD_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `env`: variables added to this process's environment for the child (`ECHO_LOAD_*`). */
+  constructor(args: readonly string[], limitMs = 60_000, env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [LOAD_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child.stdout!.setEncoding('utf8').on('data', (text: string) => (this.stdout += text));
     this.child.stderr!.setEncoding('utf8').on('data', (text: string) => (this.stderr += text));
     // Every run is bounded: a hung child is killed and the test then fails on its exit code.
@@ -51,14 +55,35 @@ export class LoadProcess {
 }
 
 /** Runs echo-load to the end. */
-export function runLoad(args: readonly string[], limitMs?: number): Promise<Finished> {
-  return new LoadProcess(args, limitMs).finished;
+export function runLoad(args: readonly string[], limitMs?: number, env?: NodeJS.ProcessEnv): Promise<Finished> {
+  return new LoadProcess(args, limitMs, env).finished;
 }
 
 /** Runs echo-load with `--json` and parses its one line of output. */
-export async function runLoadJson(args: readonly string[], limitMs?: number): Promise<Finished & { result: LoadResult }> {
-  const finished = await runLoad(['--json', ...args], limitMs);
+export async function runLoadJson(args: readonly string[], limitMs?: number, env?: NodeJS.ProcessEnv): Promise<Finished & { result: LoadResult }> {
+  const finished = await runLoad(['--json', ...args], limitMs, env);
   const lines = finished.stdout.trimEnd().split('\n');
   if (lines.length !== 1) throw new Error(`expected one line of JSON, got:\n${finished.stdout}\nstderr:\n${finished.stderr}`);
   return { ...finished, result: JSON.parse(lines[0]!) as LoadResult };
+}
+
+/**
+ * Runs echo-load once with `--json-file`: its stdout (the human report, unless `args` say
+ * `--json`) and the JSON result of the same run.
+ */
+export async function runLoadWithJsonFile(args: readonly string[], limitMs?: number): Promise<Finished & { result: LoadResult }> {
+  const dir = mkdtempSync(join(tmpdir(), 'echo-load-'));
+  try {
+    const file = join(dir, 'result.json');
+    const finished = await runLoad(['--json-file', file, ...args], limitMs);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new Error(`no --json-file written (exit ${finished.code}):\n${finished.stderr}`);
+    }
+    return { ...finished, result: JSON.parse(text) as LoadResult };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -11,12 +11,16 @@ afterEach(async () => {
 });
 
 /**
- * A hand-written server for the fault tests: `onData` decides what each connection gets back.
- * Closed (and its sockets destroyed) after the test.
+ * A hand-written server for the fault tests: `onData` decides what each connection gets back
+ * (`options`: net.createServer's, e.g. `allowHalfOpen`). Closed (and its sockets destroyed)
+ * after the test.
  */
-export async function startFakeServer(onData: (socket: net.Socket, chunk: Buffer) => void): Promise<{ port: number; server: net.Server }> {
+export async function startFakeServer(
+  onData: (socket: net.Socket, chunk: Buffer) => void,
+  options: net.ServerOpts = {},
+): Promise<{ port: number; server: net.Server }> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const server = net.createServer(options, (socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
@@ -35,15 +39,57 @@ export function plainEcho(socket: net.Socket, chunk: Buffer): void {
   socket.write(chunk);
 }
 
-/** Upper-cases correctly but flips one byte in every `every` bytes it echoes (over all connections). */
+/**
+ * Upper-cases correctly but flips one byte in every `every` bytes it echoes on each
+ * connection (bytes `every - 1`, `2 * every - 1`, ... of the connection, counted from 0), so
+ * a test knows where each connection's first wrong byte is.
+ */
 export function corruptingEcho(every: number): (socket: net.Socket, chunk: Buffer) => void {
-  let position = 0;
+  const positions = new WeakMap<net.Socket, number>();
   return (socket, chunk) => {
     const out = upperAscii(chunk);
+    let position = positions.get(socket) ?? 0;
     for (let i = 0; i < out.length; i++) {
       if (++position % every === 0) out[i] = out[i]! ^ 0x01;
     }
+    positions.set(socket, position);
     socket.write(out);
+  };
+}
+
+/** Upper-cases correctly, but echoes each chunk twice in one write: bytes the client never sent. */
+export function doublingEcho(socket: net.Socket, chunk: Buffer): void {
+  const echo = upperAscii(chunk);
+  socket.write(Buffer.concat([echo, echo]));
+}
+
+/**
+ * Upper-cases correctly until a connection has sent `limit` bytes, echoes that chunk too, then
+ * ends the connection politely (FIN), as a server that closes mid-run would.
+ */
+export function closingEcho(limit: number): (socket: net.Socket, chunk: Buffer) => void {
+  const seen = new WeakMap<net.Socket, number>();
+  return (socket, chunk) => {
+    const total = (seen.get(socket) ?? 0) + chunk.length;
+    seen.set(socket, total);
+    socket.write(upperAscii(chunk));
+    if (total >= limit) socket.end();
+  };
+}
+
+/**
+ * Upper-cases correctly, but holds each of a connection's first `count` chunks `delayMs`
+ * before echoing it: a server slow to warm up, then quick. (With one message in flight per
+ * connection, chunks never overtake each other.)
+ */
+export function slowStartEcho(count: number, delayMs: number): (socket: net.Socket, chunk: Buffer) => void {
+  const seen = new WeakMap<net.Socket, number>();
+  return (socket, chunk) => {
+    const n = (seen.get(socket) ?? 0) + 1;
+    seen.set(socket, n);
+    const echo = upperAscii(chunk);
+    if (n > count) socket.write(echo);
+    else setTimeout(() => socket.destroyed || socket.write(echo), delayMs);
   };
 }
 
