@@ -143,8 +143,9 @@ export function msSinceDataSent(socket: net.Socket): number | undefined {
  * once a whole batch of them has come, the phase is known to be a long one: the process sends
  * itself a harmless signal (SIGURG, ignored by default and handled here), once per phase at
  * most. A phase that ends sooner (the check phase after it clears the mark) costs nothing:
- * with one connection at a time, the signal on every accept cost a fifth more CPU per
- * connection (npm run bench:tls, plain connections).
+ * with connections arriving one at a time, a signal on every accept cost about a tenth more
+ * server CPU per connection (the two builds in turns, each under load/bench/setup-client.ts's
+ * plain connect-echo-close churn).
  */
 export function watchNewSocketsSoon(): void {
   if (acceptedThisPhase) return;
