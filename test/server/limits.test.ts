@@ -94,17 +94,19 @@ describe('limits', () => {
     // has sent its payload: the server reads all of it at once and hands the echo to the
     // kernel, which then takes seconds to deliver it. Traffic all along, one way.
     const received: Buffer[] = [];
+    let lastByteAt = 0;
     const reads = {
       buffer: Buffer.alloc(8 * 1024),
       callback(bytes: number, buffer: Uint8Array) {
         received.push(Buffer.from(buffer.subarray(0, bytes)));
+        lastByteAt = performance.now();
         return false; // one read per resume
       },
     };
     const socket = net.connect({ port: server.port, host: '127.0.0.1', onread: reads } as net.NetConnectOpts);
     socket.on('error', () => {});
     await once(socket, 'connect');
-    const ended = once(socket, 'end');
+    const ended = once(socket, 'end').then(() => performance.now());
     const payload = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < payload.length; i++) payload[i] = 0x61 + (i % 26);
     socket.write(payload);
@@ -126,7 +128,10 @@ describe('limits', () => {
       expect(flowing.at(-1)!.at - flowing[0]!.at).toBeGreaterThan(idleMs);
       // ...and the server did not call the connection idle while it still had bytes for it.
       expect(samples.filter((sample) => sample.idle > 0 && sample.queued > 0)).toEqual([]);
-      // Once the client had everything, it was idle, and closed as such.
+      // Once the client had everything, it was idle, and closed as such: a whole timeout after
+      // its last byte came, not right behind it (as a close while the kernel still held the
+      // echo would be: its FIN queued behind the data).
+      expect((await ended) - lastByteAt).toBeGreaterThanOrEqual(idleMs * 0.9);
       await eventually(async () => (await idleCloses(server)) === 1, 'the idle close to be counted', 20_000, 50);
     } finally {
       clearInterval(reading);
