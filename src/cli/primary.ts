@@ -93,19 +93,47 @@ export async function runPrimary(options: CliOptions, log: Logger, fail: (code: 
     }, pauseMs).unref();
   };
 
+  // The signals first, before any worker starts: a SIGTERM that comes during start-up, or
+  // just after the listening line, stops the workers like any other. (Installed after that
+  // line, as they once were, a SIGTERM sent on reading it killed the primary by the default
+  // action often enough, and left its workers to shut down on the lost IPC channel.)
+  let requestStop!: (signal: NodeJS.Signals) => void;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
+  let interrupt!: (code: number) => void;
+  const interrupted = new Promise<number>((resolve) => (interrupt = resolve));
+  const onStopSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) {
+      stopping = true;
+      return requestStop(signal);
+    }
+    if (signal !== 'SIGINT') return;
+    log.warn('second SIGINT: ending the workers at once');
+    for (const worker of workers.values()) worker.child.kill('SIGKILL');
+    interrupt(130);
+  };
+  process.on('SIGTERM', onStopSignal);
+  process.on('SIGINT', onStopSignal);
+  process.on('SIGHUP', () => {
+    for (const worker of workers.values()) worker.child.kill('SIGHUP');
+  });
+
   // The first worker alone, so that a port 0 becomes one port for all; then the others.
+  // A stop asked for meanwhile lets the started ones listen (their own handlers are in place
+  // by then), and starts no more.
   try {
     const first = await start(1);
     ports = { port: first.port, tlsPort: first.tlsPort };
-    await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 2)));
+    if (!stopping) await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 2)));
   } catch (error) {
-    stopping = true;
-    for (const worker of workers.values()) worker.child.kill('SIGKILL');
-    return fail(1, `workers did not start: ${(error as Error).message}`);
+    if (!stopping) {
+      stopping = true;
+      for (const worker of workers.values()) worker.child.kill('SIGKILL');
+      return fail(1, `workers did not start: ${(error as Error).message}`);
+    }
   }
 
   let metrics: MetricsServer | undefined;
-  if (options.metrics) {
+  if (options.metrics && !stopping) {
     try {
       metrics = await startMetricsServer({
         host: options.metrics.host,
@@ -122,37 +150,24 @@ export async function runPrimary(options: CliOptions, log: Logger, fail: (code: 
       throw error;
     }
   }
+  if (!stopping) log.info({ workers: count, port: ports?.port, tlsPort: ports?.tlsPort, metricsPort: metrics?.port ?? null }, 'listening');
 
-  process.on('SIGHUP', () => {
-    for (const worker of workers.values()) worker.child.kill('SIGHUP');
-  });
-  log.info({ workers: count, port: ports.port, tlsPort: ports.tlsPort, metricsPort: metrics?.port ?? null }, 'listening');
-
-  return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        if (signal !== 'SIGINT') return;
-        log.warn('second SIGINT: ending the workers at once');
-        for (const worker of workers.values()) worker.child.kill('SIGKILL');
-        return resolve(130);
-      }
-      stopping = true;
-      log.info({ signal, workers: workers.size }, 'signal received: shutting the workers down');
-      metrics?.setHealthy(false);
-      const exits = [...workers.values()].map(
-        (worker) => new Promise<number | null>((done) => worker.child.once('exit', (code) => done(code))),
-      );
-      for (const worker of workers.values()) worker.child.kill('SIGTERM');
-      void Promise.all(exits).then(async (codes) => {
-        await metrics?.close();
-        const failed = codes.filter((code) => code !== 0).length;
-        log.info({ workers: codes.length, failed }, 'shutdown done');
-        resolve(failed === 0 ? 0 : 1);
-      });
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  const signal = await stopRequested;
+  log.info({ signal, workers: workers.size }, 'signal received: shutting the workers down');
+  metrics?.setHealthy(false);
+  const shutdown = async (): Promise<number> => {
+    // A worker in the map has not exited yet: its exit handler takes it out.
+    const exits = [...workers.values()].map(
+      (worker) => new Promise<number | null>((done) => worker.child.once('exit', (code) => done(code))),
+    );
+    for (const worker of workers.values()) worker.child.kill('SIGTERM');
+    const codes = await Promise.all(exits);
+    await metrics?.close();
+    const failed = codes.filter((code) => code !== 0).length;
+    log.info({ workers: codes.length, failed }, 'shutdown done');
+    return failed === 0 ? 0 : 1;
+  };
+  return Promise.race([shutdown(), interrupted]);
 }
 
 let lastRequest = 0;

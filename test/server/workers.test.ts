@@ -163,6 +163,18 @@ describe('echo-server --workers', () => {
     expect(accepted).toBe(40);
   });
 
+  it('SIGTERM during start-up: the workers already started stop gracefully, exit 0', async () => {
+    // startServerProcess returns on the first worker's line: the primary is still starting.
+    const early = await startServerProcess(['--workers', '2'], { node: NODE });
+    early.child.kill('SIGTERM');
+    expect(await early.exited).toBe(0);
+    expect(primaryLine(early, 'listening')).toBeUndefined();
+    expect(primaryLine(early, 'shutdown done')).toMatchObject({ failed: 0 });
+    const started = early.logs.filter((line) => line.msg === 'listening' && line.worker !== undefined).map((line) => line.pid);
+    const stopped = early.logs.filter((line) => line.msg === 'shutdown done' && line.worker !== undefined).map((line) => line.pid);
+    expect(stopped.sort()).toEqual(started.sort());
+  });
+
   it('SIGHUP reaches every worker: each reloads its TLS certificate', async () => {
     const certs = await makeCertificates();
     try {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
@@ -49,7 +50,7 @@ export function startServerProcess(
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   // 'close', not 'exit': it comes after the child's stdout has ended, so no line is still in flight.
   const exited = new Promise<number>((resolve) => {
-    child.on('close', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+    child.on('close', (code, signal) => resolve(code ?? 128 + constants.signals[signal!]));
   });
   const started = (port: number): ServerProcess => ({ child, port, logs, stderr: () => stderr, exited });
   return new Promise((resolve, reject) => {
