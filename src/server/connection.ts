@@ -20,9 +20,9 @@ const owners = new WeakMap<Socket, Connection>();
 
 /**
  * How the server's own sockets read (see own-sockets.ts): every read of every connection
- * lands in this one buffer and is handed to its task at once, which upper-cases it into a
- * buffer of its own; a chunk the task cannot take at once is copied out first. The buffer is
- * therefore free again as soon as a read's callback returns.
+ * lands in this one buffer, and what was read is copied out into a chunk of its task's own.
+ * The buffer is therefore free again as soon as a read's callback returns, and a 64 KiB
+ * buffer per read (what Node's stream allocates) is one copy of the bytes read.
  */
 export const OWN_READS: OwnReads = { buffer: Buffer.allocUnsafe(64 * 1024), callback: onOwnRead };
 
@@ -110,9 +110,8 @@ export class Connection implements MailboxHooks {
   // What the task does: recv, send, close.
 
   /**
-   * Waits for the next chunk the client sent; `null` once there will be no more. The chunk may
-   * be a view of the server's read buffer: use it before the next switch point (copy it to
-   * keep it), as `upper` does.
+   * Waits for the next chunk the client sent; `null` once there will be no more. The chunk is
+   * the task's own, to keep or to change in place (`upperInPlace`).
    */
   recv(): Operation<Buffer | null> {
     return this.inbox;
@@ -292,15 +291,15 @@ export class Connection implements MailboxHooks {
   // The socket's side, through the module-level listeners below.
 
   /**
-   * A chunk arrived: to the waiting task at once (it runs now, and is done with the chunk when
-   * `put` returns), or into the inbox, copied out of the shared read buffer.
+   * A chunk arrived: to the waiting task at once (it runs now), or into the inbox. A stream's
+   * chunk is the connection's to give away; a read into the shared buffer is copied out.
    */
   received(chunk: Buffer): void {
     // After the server stopped reading, input only drains away so the client's FIN gets through.
     if (this.inbox.isEnded) return;
     this.stats.reads++;
     this.stats.bytesReceived += chunk.length;
-    this.inbox.put(this.inbox.hasWaiter || !this.ownReads ? chunk : Buffer.from(chunk));
+    this.inbox.put(this.ownReads ? Buffer.from(chunk) : chunk);
   }
 
   /** The inbox has a chunk the task has not taken: stop reading until it has. */

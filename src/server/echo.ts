@@ -1,6 +1,6 @@
 import type { Operation } from '../tasks/index.js';
 import type { Connection } from './connection.js';
-import { upper } from './upper.js';
+import { upperInPlace } from './upper.js';
 
 /**
  * The lesson's loop, as the lesson writes it: receive, stop at the end, upper-case, send.
@@ -12,6 +12,6 @@ export function* echo(connection: Connection): Operation<void> {
   for (;;) {
     const data = yield* connection.recv();
     if (data === null) return;
-    yield* connection.send(upper(data));
+    yield* connection.send(upperInPlace(data));
   }
 }

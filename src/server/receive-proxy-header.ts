@@ -74,8 +74,7 @@ function* readHeader(connection: Connection, mode: ProxyProtocolMode): Operation
       if (connection.closeReason === 'error') throw new PeerGoneError('the peer reset the connection before its PROXY header was complete');
       throw new ProxyHeaderError(bytes === undefined ? 'missing' : 'malformed', 'the client closed the connection before its PROXY header was complete');
     }
-    // A chunk may be a view of the shared read buffer: the header's bytes are kept as a copy.
-    bytes = bytes === undefined ? Buffer.from(chunk) : Buffer.concat([bytes, chunk]);
+    bytes = bytes === undefined ? chunk : Buffer.concat([bytes, chunk]);
     const header = parseProxyHeader(bytes, mode);
     if (header === INCOMPLETE) continue;
     if (header.length < bytes.length) connection.unread(bytes.subarray(header.length));

@@ -10,7 +10,7 @@
  * @example
  *   upperInPlace(Buffer.from('héllo')).toString() // 'HéLLO'
  */
-export function upperInPlace(bytes: Uint8Array): Uint8Array {
+export function upperInPlace<T extends Uint8Array>(bytes: T): T {
   const length = bytes.length;
   let i = 0;
   // A short chunk is not worth the word view (an allocation, and garbage): one byte at a time.
@@ -31,20 +31,6 @@ export function upperInPlace(bytes: Uint8Array): Uint8Array {
   }
   for (; i < length; i++) bytes[i] = upperByte(bytes[i]!);
   return bytes;
-}
-
-/**
- * A new buffer with `bytes` upper-cased, as Python's `bytes.upper()` returns a new object; the
- * server's read buffer is reused for the next read, so the echo must not borrow it. Copies of
- * up to 4 KiB come from Node's buffer pool (no allocation of their own).
- *
- * @example
- *   upper(Buffer.from('abc')).toString() // 'ABC'
- */
-export function upper(bytes: Uint8Array): Buffer {
-  const copy = Buffer.allocUnsafe(bytes.length);
-  copy.set(bytes);
-  return upperInPlace(copy) as Buffer;
 }
 
 function upperByte(b: number): number {

@@ -53,7 +53,7 @@ export class Mailbox<T> extends ReusableOperation<T | null> {
     if (this.wake(item)) return;
     const backlog = (this.backlog ??= []);
     backlog.push(item);
-    if (backlog.length === this.highWaterMark && !this.full) {
+    if (backlog.length >= this.highWaterMark && !this.full) {
       this.full = true;
       this.hooks.nowFull();
     }
@@ -61,17 +61,15 @@ export class Mailbox<T> extends ReusableOperation<T | null> {
 
   /**
    * Gives an item back to the front of the queue, as if it had not been taken: the reader gets
-   * it next (a parser that read past what it needed returns the rest). Counts toward `nowFull`
-   * like any other item; works after `end` too, since the item came before the end.
+   * it next (a parser that read past what it needed returns the rest). Works after `end` too,
+   * since the item came before the end. It does not pause the producer on its own: the reader
+   * that gave it back takes it again next, and a pause and resume in between would cost a
+   * socket two epoll_ctl calls for nothing (a PROXY header with data behind it, on every
+   * connection); an item put behind it does.
    */
   unget(item: T): void {
     if (this.wake(item)) return;
-    const backlog = (this.backlog ??= []);
-    backlog.unshift(item);
-    if (backlog.length === this.highWaterMark && !this.full) {
-      this.full = true;
-      this.hooks.nowFull();
-    }
+    (this.backlog ??= []).unshift(item);
   }
 
   /** No more items: the reader gets what is queued, then `null`. Idempotent. */

@@ -56,6 +56,21 @@ describe('Mailbox', () => {
     expect(got).toEqual([1, 2, 3, null]);
   });
 
+  it('gives an item given back first, without pausing the producer; an item put behind it does', async () => {
+    const hooks = recorder();
+    const mailbox = new Mailbox<string>(hooks, 1);
+    mailbox.unget('rest of the first read');
+    expect([mailbox.size, hooks.calls]).toEqual([1, []]);
+    mailbox.put('second read');
+    expect(hooks.calls).toEqual(['full']);
+    mailbox.unget('given back again');
+    const got: Array<string | null> = [];
+    mailbox.end();
+    await spawn(readAll<string>, mailbox, got).join();
+    expect(got).toEqual(['given back again', 'rest of the first read', 'second read', null]);
+    expect(hooks.calls).toEqual(['full']); // no resume after the end
+  });
+
   it('does not call nowEmpty for a backlog that never was full, nor after the end', async () => {
     const hooks = recorder();
     const mailbox = new Mailbox<number>(hooks, 1);
