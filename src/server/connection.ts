@@ -20,9 +20,9 @@ const owners = new WeakMap<Socket, Connection>();
 
 /**
  * How the server's own sockets read (see own-sockets.ts): every read of every connection
- * lands in this one buffer, and what was read is copied out into a chunk of its task's own.
- * The buffer is therefore free again as soon as a read's callback returns, and a 64 KiB
- * buffer per read (what Node's stream allocates) is one copy of the bytes read.
+ * lands in this one buffer, and what was read is copied out into a chunk of its task's own
+ * (from Node's buffer pool). The buffer is therefore free again as soon as a read's callback
+ * returns, and a read costs one copy of its bytes where Node's stream allocates 64 KiB.
  */
 export const OWN_READS: OwnReads = { buffer: Buffer.allocUnsafe(64 * 1024), callback: onOwnRead };
 
