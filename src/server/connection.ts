@@ -299,7 +299,7 @@ export class Connection implements MailboxHooks {
     if (this.inbox.isEnded) return;
     this.stats.reads++;
     this.stats.bytesReceived += chunk.length;
-    this.inbox.put(this.ownReads ? Buffer.from(chunk) : chunk);
+    this.inbox.put(this.ownReads ? copyOf(chunk) : chunk);
   }
 
   /** The inbox has a chunk the task has not taken: stop reading until it has. */
@@ -391,6 +391,17 @@ function onError(this: Socket): void {
 
 function onClose(this: Socket): void {
   owners.get(this)!.closed();
+}
+
+/**
+ * A copy from Node's buffer pool, for every read of an own socket. `Buffer.from(chunk)` makes
+ * the same copy through more checks: about 100 ns more per 64 B chunk (a loop of 5 million
+ * copies on this machine).
+ */
+function copyOf(chunk: Buffer): Buffer {
+  const copy = Buffer.allocUnsafe(chunk.length);
+  copy.set(chunk);
+  return copy;
 }
 
 function ignore(): void {}
