@@ -54,7 +54,7 @@ export async function listenBacklog(port: number): Promise<number | undefined> {
  *   await sendQueue(server.port, client.localPort!) // 1048576 while a client has not read its echo
  */
 export async function sendQueue(port: number, peerPort: number): Promise<number | undefined> {
-  return (await tcpSockets()).find((socket) => socket.state !== 'LISTEN' && socket.port === port && socket.peerPort === peerPort)?.sendQueue;
+  return (await connectionSocket(port, peerPort))?.sendQueue;
 }
 
 /**
@@ -65,5 +65,10 @@ export async function sendQueue(port: number, peerPort: number): Promise<number 
  *   await socketState(server.port, client.localPort!) // 'CLOSE-WAIT' once the client's FIN came
  */
 export async function socketState(port: number, peerPort: number): Promise<string | undefined> {
-  return (await tcpSockets()).find((socket) => socket.state !== 'LISTEN' && socket.port === port && socket.peerPort === peerPort)?.state;
+  return (await connectionSocket(port, peerPort))?.state;
+}
+
+/** The connection from local `port` to `peerPort`, as `ss` lists it. */
+async function connectionSocket(port: number, peerPort: number) {
+  return (await tcpSockets()).find((socket) => socket.state !== 'LISTEN' && socket.port === port && socket.peerPort === peerPort);
 }
