@@ -57,7 +57,7 @@ function handleReload(server: EchoServer, log: Logger): void {
  * `--workers` leaves SIGINT to its primary (a terminal's Ctrl-C reaches every process of the
  * group), and shuts down when the primary sends SIGTERM or goes away.
  */
-function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<void>, worker: boolean): void {
+function handleSignals(server: EchoServer, log: Logger, hooks: { draining: () => void; cleanup: () => Promise<void> }, worker: boolean): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -69,9 +69,10 @@ function handleSignals(server: EchoServer, log: Logger, cleanup: () => Promise<v
     }
     stopping = true;
     log.info({ signal }, 'signal received');
+    hooks.draining();
     server
       .shutdown()
-      .then(cleanup)
+      .then(hooks.cleanup)
       .then(
         () => process.exit(0),
         (error: unknown) => fail(EXIT_START_FAILED, `shutdown failed: ${error instanceof Error ? error.message : String(error)}`),
@@ -139,12 +140,15 @@ async function main(): Promise<void> {
       throw error;
     }
   }
-  // /healthz answers 503 from the moment shutdown begins; metrics close only once the server has stopped.
-  void server.stopping.wait().then(() => metrics?.setHealthy(false));
-  handleSignals(server, log, async () => {
-    await metrics?.close();
-    await monitor?.stop();
-    blocked.flush();
+  // /healthz answers 503 before shutdown begins (before its first log line: a client that has
+  // read that line must find the server unhealthy); metrics close only once it has stopped.
+  handleSignals(server, log, {
+    draining: () => metrics?.setHealthy(false),
+    cleanup: async () => {
+      await metrics?.close();
+      await monitor?.stop();
+      blocked.flush();
+    },
   }, workerNumber !== undefined);
   handleReload(server, log);
   const { tls, proxy } = options.server;

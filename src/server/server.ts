@@ -79,7 +79,7 @@ export interface ShutdownReport {
  */
 export class EchoServer {
   readonly stats = new ServerStats();
-  /** Set once shutdown has begun: `yield* server.stopping.wait()`, or `await` it (the CLI marks the server unhealthy then). */
+  /** Set once shutdown has begun: `yield* server.stopping.wait()`, or `await` it. */
   readonly stopping = new Event();
   /** The client tasks, one per open connection. */
   readonly tasks: Group | Pool;
