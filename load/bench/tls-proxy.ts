@@ -14,14 +14,22 @@
  * echo-server runs as the server benchmark's `echo` (`--no-metrics --max-blocking 0`): the
  * detector's and the metrics' costs are measured there.
  *
- * Usage: npm run bench:tls -- [--duration 1s] [--rounds 3] [--clients 100] [--churn 16] [--size 1024]
+ * With `--together` the contenders are not frozen: both pairs run at once, the two servers
+ * sharing core 0 and the two clients core 1, and each round is one window of `--duration` in
+ * which both are measured. A slow stretch of the machine then falls on both in the same
+ * window, so the ratios scatter far less (per window about ±3% where single rounds in turns
+ * scatter from 0.7 to 1.4); the price is a core shared with the other server, whose caches
+ * both see. CPU per message or connection is the figure to read there: the servers no longer
+ * have a core each, so throughput is not the same measure as in turns.
+ *
+ * Usage: npm run bench:tls -- [--duration 1s] [--rounds 3] [--clients 100] [--churn 16] [--size 1024] [--together]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { built, Child, ECHO_SERVER, hasTaskset } from './children.js';
-import { count, duration, median, readOptions, runBenchmark, takeTurns } from './harness.js';
+import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
 import { cpuSeconds } from './proc.js';
 
 const args = readOptions('npm run bench:tls -- [options]', {
@@ -30,7 +38,8 @@ const args = readOptions('npm run bench:tls -- [options]', {
   clients: { help: 'ping-pong TLS connections', default: '100' },
   churn: { help: 'concurrent connect-echo-close loops', default: '16' },
   size: { help: 'message size in bytes', default: '1024' },
-}, (o) => ({ turnMs: duration(o.duration, 'duration'), turn: o.duration, rounds: count(o.rounds, 'rounds'), clients: count(o.clients, 'clients'), churn: count(o.churn, 'churn'), size: count(o.size, 'size') }));
+  together: { help: 'run both contenders at once, sharing the cores; a round is one measured window', flag: true },
+}, (o) => ({ turnMs: duration(o.duration, 'duration'), turn: o.duration, rounds: count(o.rounds, 'rounds'), clients: count(o.clients, 'clients'), churn: count(o.churn, 'churn'), size: count(o.size, 'size'), together: o.together }));
 
 const dir = mkdtempSync(join(tmpdir(), 'echo-bench-tls-'));
 const CERT = join(dir, 'cert.pem');
@@ -83,13 +92,10 @@ async function inTurns(names: readonly ServerName[], mode: (name: ServerName) =>
   const pairs: Pair[] = [];
   try {
     for (const name of names) {
-      const { child: server, port } = await startServer(name);
-      const client = new Child([process.execPath, built('./setup-client.js'), mode(name), String(port), String(concurrency), String(args.size)], { core: 1, stdin: true });
-      pairs.push({ name, server, client, done: 0, seconds: 0, cpu: 0 });
-      await clientCount(client);
-      await new Promise((resolve) => setTimeout(resolve, 1000)); // warm
-      server.freeze();
-      client.freeze();
+      pairs.push(await startPair(name, mode, concurrency));
+      await sleep(1000); // warm
+      pairs.at(-1)!.server.freeze();
+      pairs.at(-1)!.client.freeze();
     }
     // Counts are read while the pair runs: at the start and the end of each measured part.
     let from = { count: 0, cpu: 0, at: 0 };
@@ -117,20 +123,61 @@ async function inTurns(names: readonly ServerName[], mode: (name: ServerName) =>
       },
     });
   } finally {
-    for (const pair of pairs) {
-      await pair.client.stop();
-      await pair.server.stop();
-    }
+    await stopPairs(pairs);
   }
   return Object.fromEntries(pairs.map((p) => [p.name, { rate: p.done / p.seconds, cpuUs: (p.cpu / p.done) * 1e6 }]));
 }
 
+/**
+ * Runs `names` at the same time, each with a setup-client in `mode`, and measures all of them
+ * in each of `windows` windows of the turn's length; per window and server, as `inTurns`.
+ */
+async function together(names: readonly ServerName[], mode: (name: ServerName) => string, concurrency: number, windows: number): Promise<Array<Record<string, { rate: number; cpuUs: number }>>> {
+  const pairs: Pair[] = [];
+  try {
+    for (const name of names) pairs.push(await startPair(name, mode, concurrency));
+    await sleep(2000); // warm, all together
+    const look = () => Promise.all(pairs.map(async (p) => ({ count: await clientCount(p.client), cpu: cpuSeconds(p.server.pid), at: performance.now() })));
+    const results: Array<Record<string, { rate: number; cpuUs: number }>> = [];
+    let from = await look();
+    for (let window = 0; window < windows; window++) {
+      await sleep(args.turnMs);
+      const to = await look();
+      results.push(Object.fromEntries(pairs.map((p, i) => {
+        const done = to[i]!.count - from[i]!.count;
+        return [p.name, { rate: done / ((to[i]!.at - from[i]!.at) / 1000), cpuUs: ((to[i]!.cpu - from[i]!.cpu) / done) * 1e6 }];
+      })));
+      from = to;
+    }
+    return results;
+  } finally {
+    await stopPairs(pairs);
+  }
+}
+
+/** A server and its client, running, with the client's first count read (it is connected). */
+async function startPair(name: ServerName, mode: (name: ServerName) => string, concurrency: number): Promise<Pair> {
+  const { child: server, port } = await startServer(name);
+  const client = new Child([process.execPath, built('./setup-client.js'), mode(name), String(port), String(concurrency), String(args.size)], { core: 1, stdin: true });
+  await clientCount(client);
+  return { name, server, client, done: 0, seconds: 0, cpu: 0 };
+}
+
+async function stopPairs(pairs: readonly Pair[]): Promise<void> {
+  for (const pair of pairs) {
+    await pair.client.stop();
+    await pair.server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', KEY, '-out', CERT, '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
-  console.log(`TLS and PROXY benchmark: ${args.size} B messages, turns of ${args.turn}, 4 turns each x ${args.rounds} rounds, taskset: ${hasTaskset ? 'yes' : 'no'}`);
+  const how = args.together ? `together, ${args.rounds} windows of ${args.turn}` : `turns of ${args.turn}, 4 turns each x ${args.rounds} rounds`;
+  console.log(`TLS and PROXY benchmark: ${args.size} B messages, ${how}, taskset: ${hasTaskset ? 'yes' : 'no'}`);
   const rounds = async (names: readonly ServerName[], mode: (name: ServerName) => string, concurrency: number) => {
     const all: Array<Record<string, { rate: number; cpuUs: number }>> = [];
-    for (let round = 0; round < args.rounds; round++) all.push(await inTurns(names, mode, concurrency));
+    if (args.together) all.push(...(await together(names, mode, concurrency, args.rounds)));
+    else for (let round = 0; round < args.rounds; round++) all.push(await inTurns(names, mode, concurrency));
     const rate = (name: ServerName) => median(all.map((r) => r[name]!.rate));
     const cpu = (name: ServerName) => median(all.map((r) => r[name]!.cpuUs));
     return { rate, cpu };
