@@ -98,10 +98,11 @@ async function inTurns(names: readonly ServerName[], mode: (name: ServerName) =>
   const pairs: Pair[] = [];
   try {
     for (const name of names) {
-      pairs.push(await startPair(name, mode, concurrency));
+      const pair = await startPair(name, mode, concurrency);
+      pairs.push(pair);
       await sleep(args.warmupMs);
-      pairs.at(-1)!.server.freeze();
-      pairs.at(-1)!.client.freeze();
+      pair.server.freeze();
+      pair.client.freeze();
     }
     // Counts are read while the pair runs: at the start and the end of each measured part.
     let from = { count: 0, cpu: 0, at: 0 };
