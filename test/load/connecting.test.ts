@@ -30,8 +30,9 @@ describe('echo-load opening connections', () => {
   });
 
   it('gives up on a connection not up within --connect-timeout, counted as a timeout', async () => {
-    // A stopped server with a backlog of 1: the kernel completes two connections into its
-    // accept queue and drops the SYNs of the rest, whose connects then hang.
+    // A stopped server with a backlog of 1: the kernel completes two connections (rarely
+    // three, when two final ACKs race the check) into its accept queue and drops the SYNs of
+    // the rest, whose connects then hang.
     const stopped = await startServerProcess(['--backlog', '1']);
     stopped.child.kill('SIGSTOP');
     const clients = 6;
@@ -41,13 +42,20 @@ describe('echo-load opening connections', () => {
     expect(queued).toBeLessThan(clients);
     const { code, result } = load;
     expect(code).toBe(1);
-    expect(result.timeouts).toBe(clients - queued);
-    expect(result.errors).toBe(clients - queued);
+    // Every connection is either connected or given up, and each given up one is a timeout.
+    // Connected may exceed the accept queue: when handshakes overlap, a SYN can be answered
+    // while the queue still has room and its final ACK then dropped because the queue filled
+    // meanwhile (ListenOverflows). The client is connected; the server keeps it half-open in
+    // SYN-RECV and never accepts it. A CI run got 3 connected, 2 queued, 3 timeouts; six
+    // concurrent connects to listen(1) beside a loopback flood do it in about 2% of runs.
+    expect(result.connected).toBeGreaterThanOrEqual(queued);
+    expect(result.connected).toBeLessThan(clients);
+    expect(result.timeouts).toBe(clients - result.connected);
+    expect(result.errors).toBe(result.timeouts);
     expect(result.failures.timeout).toMatch(/^connect timeout after 500 ms, connection [0-5]$/);
-    // The queued ones are connected (unaccepted, waiting for a first echo) and still held.
-    expect(result.connected).toBe(queued);
-    expect(result.connect.totalCount).toBe(queued);
-    expect(result.held).toBe(queued);
+    // The connected ones are unaccepted, waiting for a first echo, and still held.
+    expect(result.connect.totalCount).toBe(result.connected);
+    expect(result.held).toBe(result.connected);
     // The hung connects were given up 500 ms after they began, not after the minute and more
     // of SYN retries: all connections were settled then (a generous upper bound).
     const logged = (msg: string) => (load.stderr.split('\n').map((line) => JSON.parse(line || '{}') as { msg?: string; time?: number }).find((line) => line.msg === msg)!).time!;
