@@ -293,9 +293,14 @@ function mutate(bytes: Buffer, mutations: readonly Mutation[]): Buffer {
   return result;
 }
 
-/** What comes before the payload: a valid header (intact: `valid`), a mutated one, or noise, some of it starting like a header. */
+/**
+ * What comes before the payload: a valid header (intact: `valid`), a mutated one, or noise,
+ * some of it starting like a header. The intact header weighs 2 of 6, so that both sides of
+ * the property come up often in every run: at 1 of 5, about 60 of 300 runs echoed, and a CI
+ * run once drew 49.
+ */
 const prefix: fc.Arbitrary<{ bytes: Buffer; valid: boolean }> = fc.oneof(
-  anyHeader.map((header) => ({ bytes: header.bytes, valid: true })),
+  { arbitrary: anyHeader.map((header) => ({ bytes: header.bytes, valid: true })), weight: 2 },
   fc.tuple(anyHeader, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([header, mutations]) => ({ bytes: mutate(header.bytes, mutations), valid: false })),
   fc.uint8Array({ minLength: 1, maxLength: 300 }).map((bytes) => ({ bytes: Buffer.from(bytes), valid: false })),
   fc.uint8Array({ maxLength: 40 }).map((bytes) => ({ bytes: Buffer.concat([V2_SIGNATURE, bytes]), valid: false })),
