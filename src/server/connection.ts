@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { DONE, Mailbox, NOT_READY, ReusableOperation, suspend, type MailboxHooks, type Operation } from '../tasks/index.js';
 import { formatAddress } from '../address.js';
 import { countRead, msSinceDataSent, type OwnReads } from './own-sockets.js';
+import { endedByReset } from './peer-reset.js';
 import type { CloseReason, ListenerName, ServerStats } from './stats.js';
 import type { TlsEndpoint } from './tls.js';
 
@@ -312,8 +313,12 @@ export class Connection implements MailboxHooks {
     this.socket.resume();
   }
 
-  /** The client sent FIN: the task sees `null` once it has what came before. */
+  /**
+   * The client sent FIN: the task sees `null` once it has what came before. Or it reset the
+   * connection and libuv reported that as the end (see `endedByReset`): a reset, like any other.
+   */
   ended(): void {
+    if (this.reason === undefined && endedByReset(this.socket)) return this.failed();
     this.inbox.end();
   }
 

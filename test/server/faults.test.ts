@@ -33,6 +33,34 @@ describe('faults', () => {
     expect(server.stats.connectionsClosed.client).toBe(1);
   });
 
+  it('a client that sent and reset before the server read any of it is counted as an error, not as a client that left', async () => {
+    // Stopped while the clients send and reset, the server's first read of each connection
+    // finds its bytes and the reset together, which libuv reports as the end of the input
+    // (src/server/peer-reset.ts); the echo's write meets the reset as well. Either way: an error.
+    const server = await startServerProcess();
+    const base = `http://127.0.0.1:${server.logs.find((line) => line.msg === 'listening')!.metricsPort as number}`;
+    const clients = 5;
+    server.child.kill('SIGSTOP');
+    try {
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          const socket = await connect(server.port);
+          socket.on('error', () => {});
+          await new Promise<void>((resolve) => socket.write('echo this', () => resolve()));
+          socket.resetAndDestroy();
+        }),
+      );
+    } finally {
+      server.child.kill('SIGCONT');
+    }
+    const closedBy = async () => {
+      const samples = await scrape(base);
+      return { client: samples.get('echo_connections_closed_total{reason="client"}'), error: samples.get('echo_connections_closed_total{reason="error"}') };
+    };
+    await eventually(async () => Object.values(await closedBy()).reduce((sum, n) => sum! + (n ?? 0), 0) === clients, 'every client to be closed');
+    expect(await closedBy()).toEqual({ client: 0, error: clients });
+  });
+
   it('clients that vanish while the server writes to them (ECONNRESET) each end as an error, and disturb no one else', async () => {
     const { server, port } = await startServer();
     const steady = await connect(port);

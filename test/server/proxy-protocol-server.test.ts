@@ -41,6 +41,15 @@ async function failures(base: string): Promise<Record<ProxyHeaderFailure, number
 }
 
 const text = (s: string) => Buffer.from(s, 'latin1');
+
+/** Connects, sends `bytes`, and resets the connection once the kernel has taken them. */
+function resetAfterSending(port: number, bytes: Buffer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes, () => socket.resetAndDestroy()));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve());
+  });
+}
 /** A v2 LOCAL header whose address block names 10.0.0.1:1111, which LOCAL says to ignore. */
 const v2Local = () => buildV2(0, 0x11, Buffer.from([10, 0, 0, 1, 10, 0, 0, 2, 0x04, 0x57, 0x1f, 0x9a]), []);
 
@@ -170,6 +179,27 @@ describe('echo-server --proxy-protocol: refusals', () => {
     expect(await failures(server.base)).toEqual({ missing: 0, malformed: 0, unsupported: 0, timeout: 0, untrusted: 0, setup: 0 });
     const after = await converse(server.port, Buffer.concat([encodeProxyHeader(1, { address: '10.3.3.3', port: 33 }, SERVER_END), text('next')]));
     expect(after.reply.toString()).toBe('NEXT');
+  });
+
+  it('counts a peer that sent part of a header and reset before the server read any of it as a reset', async () => {
+    // The server is stopped while the peers connect, send and reset, so each connection waits
+    // in the accept queue with its bytes and the reset behind them: the server's first read
+    // then sees both at once (which a busy server does by chance), whatever the machine's load.
+    const server = await proxied('any');
+    const partials = [text('PROXY TCP4 10.0.0.1 '), V2_SIGNATURE, text('PROXY')];
+    server.child.kill('SIGSTOP');
+    try {
+      await Promise.all(partials.map((bytes) => resetAfterSending(server.port, bytes)));
+    } finally {
+      server.child.kill('SIGCONT');
+    }
+    const closedBy = async () => {
+      const samples = await scrape(server.base);
+      return { error: samples.get('echo_connections_closed_total{reason="error"}'), setup: samples.get('echo_connections_closed_total{reason="setup"}') };
+    };
+    await eventually(async () => Object.values(await closedBy()).reduce((sum, n) => sum! + (n ?? 0), 0) === partials.length, `${partials.length} connections closed`, 20_000, 50);
+    expect(await closedBy()).toEqual({ error: partials.length, setup: 0 });
+    expect(await failures(server.base)).toEqual({ missing: 0, malformed: 0, unsupported: 0, timeout: 0, untrusted: 0, setup: 0 });
   });
 
   it('with --proxy-protocol-from, a peer in the subnet is trusted whatever its address', async () => {
