@@ -42,10 +42,13 @@ async function failures(base: string): Promise<Record<ProxyHeaderFailure, number
 
 const text = (s: string) => Buffer.from(s, 'latin1');
 
-/** Connects, sends `bytes`, and resets the connection once the kernel has taken them. */
+/** Connects, sends `bytes` (if any), and resets the connection once the kernel has taken them. */
 function resetAfterSending(port: number, bytes: Buffer): Promise<void> {
   return new Promise<void>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes, () => socket.resetAndDestroy()));
+    const socket = net.connect(port, '127.0.0.1', () => {
+      if (bytes.length === 0) socket.resetAndDestroy();
+      else socket.write(bytes, () => socket.resetAndDestroy());
+    });
     socket.on('error', () => {});
     socket.on('close', () => resolve());
   });
@@ -160,15 +163,7 @@ describe('echo-server --proxy-protocol: refusals', () => {
 
   it('counts a peer that resets before its header is whole as a reset, not a header failure, even when the kernel no longer names it', async () => {
     const server = await proxied('any', ['--proxy-protocol-from', '127.0.0.1/32']);
-    const reset = (bytes: Buffer) =>
-      new Promise<void>((resolve) => {
-        const socket = net.connect(server.port, '127.0.0.1', () => {
-          if (bytes.length === 0) socket.resetAndDestroy();
-          else socket.write(bytes, () => socket.resetAndDestroy());
-        });
-        socket.on('error', () => {});
-        socket.on('close', () => resolve());
-      });
+    const reset = (bytes: Buffer) => resetAfterSending(server.port, bytes);
     // At once (the server may take the connection when getpeername already fails, as with
     // HAProxy's health checks), and in the middle of a header.
     for (let i = 0; i < 5; i++) await reset(Buffer.alloc(0));
