@@ -23,6 +23,7 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   // Certificates made at test time, and a real PROXY protocol sender and load balancer.
   openssl: 'openssl',
   haproxy: 'haproxy',
+  sslscan: 'sslscan', // what the TLS listener accepts by default, as a scanner sees it
 };
 
 function installed(command: string, path = process.env.PATH): boolean {

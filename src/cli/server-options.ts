@@ -15,6 +15,15 @@ import {
   type ServerOptions,
   type TlsClientAuth,
 } from '../server/index.js';
+import {
+  checkTlsProtocol,
+  DEFAULT_TLS_CIPHERS,
+  DEFAULT_TLS_CIPHERS_NAME,
+  DEFAULT_TLS_MIN_VERSION,
+  parseTlsCiphers,
+  TLS_VERSIONS,
+  type TlsVersion,
+} from '../tls-profile.js';
 import { VERSION } from './version.js';
 
 const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -84,6 +93,18 @@ export function buildProgram(): Command {
         .choices(TLS_CLIENT_AUTH),
     )
     .addOption(
+      new Option('--tls-min-version <version>', 'lowest TLS version the TLS listener accepts: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3')
+        .env('ECHO_TLS_MIN_VERSION')
+        .default(DEFAULT_TLS_MIN_VERSION)
+        .choices(TLS_VERSIONS),
+    )
+    .addOption(
+      new Option('--tls-ciphers <list>', "OpenSSL cipher list for the TLS listener, TLS_* names for TLS 1.3 (intermediate: Mozilla's profile, ECDHE with AES-GCM or ChaCha20-Poly1305)")
+        .env('ECHO_TLS_CIPHERS')
+        .default(DEFAULT_TLS_CIPHERS, DEFAULT_TLS_CIPHERS_NAME)
+        .argParser(using((t) => parseTlsCiphers(t))),
+    )
+    .addOption(
       duration('--tls-handshake-timeout <duration>', 'drop a TLS client that has not finished its handshake by then', 'ECHO_TLS_HANDSHAKE_TIMEOUT', DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS),
     )
     .addOption(
@@ -140,6 +161,8 @@ interface Parsed {
   tlsKey?: string;
   tlsCa?: string;
   tlsClientAuth: TlsClientAuth;
+  tlsMinVersion: TlsVersion;
+  tlsCiphers: string;
   tlsHandshakeTimeout: number;
   proxyProtocol: 'off' | (typeof PROXY_PROTOCOL_MODES)[number];
   proxyProtocolFrom?: ReturnType<typeof parseSubnets>;
@@ -180,6 +203,10 @@ export function parseServerOptions(argv: string[]): CliOptions {
   if (!tls && (o.tlsCa !== undefined || o.tlsClientAuth !== 'none')) {
     throw new OptionError('--tls-ca and --tls-client-auth need the TLS listener: give --tls-cert and --tls-key');
   }
+  if (!tls && (o.tlsMinVersion !== DEFAULT_TLS_MIN_VERSION || o.tlsCiphers !== DEFAULT_TLS_CIPHERS)) {
+    throw new OptionError('--tls-min-version and --tls-ciphers need the TLS listener: give --tls-cert and --tls-key');
+  }
+  const protocol = checkTlsProtocol({ minVersion: o.tlsMinVersion, ciphers: o.tlsCiphers });
   if (o.tlsClientAuth !== 'none' && o.tlsCa === undefined) {
     throw new OptionError(`--tls-client-auth ${o.tlsClientAuth} needs --tls-ca: the CA that client certificates must chain to`);
   }
@@ -200,6 +227,7 @@ export function parseServerOptions(argv: string[]): CliOptions {
             ...(o.tlsCa === undefined ? {} : { caFile: o.tlsCa }),
             clientAuth: o.tlsClientAuth,
             handshakeTimeoutMs: o.tlsHandshakeTimeout,
+            ...protocol,
           }
         : undefined,
       proxy:

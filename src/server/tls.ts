@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { suspend, withTimeout, type Operation } from '../tasks/index.js';
+import { DEFAULT_TLS_PROTOCOL, type TlsVersion } from '../tls-profile.js';
 import type { TlsHandshakeFailure } from './stats.js';
 
 /** Whether the TLS listener asks clients for a certificate, and whether it insists. */
 export const TLS_CLIENT_AUTH = ['none', 'request', 'require'] as const;
 export type TlsClientAuth = (typeof TLS_CLIENT_AUTH)[number];
 
-/** What the TLS listener is told: PEM files, read at start and again on every reload. */
+/** What the TLS listener is told: PEM files, read at start and again on every reload, and the protocol profile. */
 export interface TlsSettings {
   certFile: string;
   keyFile: string;
@@ -17,6 +18,10 @@ export interface TlsSettings {
   clientAuth: TlsClientAuth;
   /** A client that has not finished its handshake by then is dropped (counted as `timeout`). */
   handshakeTimeoutMs: number;
+  /** The lowest TLS version accepted; undefined: the default profile's (src/tls-profile.ts). */
+  minVersion?: TlsVersion;
+  /** OpenSSL cipher list, TLS 1.3 suites (`TLS_*`) included; undefined: the default profile's. */
+  ciphers?: string;
 }
 
 /** A TLS handshake that did not complete; `reason` is its metric label. */
@@ -130,7 +135,11 @@ export class TlsEndpoint {
     });
   }
 
-  private static load(settings: TlsSettings): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  /**
+   * The secure context's options: the files as they are now, and the protocol profile. A
+   * reload builds the whole context again from these, so the version and the ciphers stay.
+   */
+  private static load(settings: TlsSettings): tls.SecureContextOptions {
     const read = (file: string, what: string) => {
       try {
         return readFileSync(file);
@@ -140,12 +149,13 @@ export class TlsEndpoint {
     };
     const files = { cert: read(settings.certFile, 'certificate'), key: read(settings.keyFile, 'key') };
     const ca = settings.caFile === undefined ? {} : { ca: read(settings.caFile, 'CA file') };
+    const protocol = { minVersion: settings.minVersion ?? DEFAULT_TLS_PROTOCOL.minVersion, ciphers: settings.ciphers ?? DEFAULT_TLS_PROTOCOL.ciphers };
     try {
-      tls.createSecureContext({ ...files, ...ca }); // refused here rather than half-applied
+      tls.createSecureContext({ ...files, ...ca, ...protocol }); // refused here rather than half-applied
     } catch (error) {
       throw new TlsConfigError(`TLS certificate ${settings.certFile} and key ${settings.keyFile} are not usable: ${(error as Error).message}`);
     }
-    return { ...files, ...ca };
+    return { ...files, ...ca, ...protocol };
   }
 }
 
