@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { formatAddress } from '../src/address.js';
 import { OptionError } from '../src/parse-option.js';
+import { DEFAULT_TLS_CIPHERS_NAME, DEFAULT_TLS_MIN_VERSION, TLS_VERSIONS } from '../src/tls-profile.js';
 import { createLogger } from '../src/log.js';
 import { parseOptions, DEFAULTS, type LoadOptions, type RawOptions } from './options.js';
 import { ProgressLine } from './progress.js';
@@ -76,6 +77,10 @@ function buildProgram(choose: (chosen: Chosen) => void): Command {
     .addOption(option('--servername <name>', 'with --tls: SNI, and the name the certificate must match (default: --host, if a name)', 'SERVERNAME'))
     .addOption(option('--tls-cert <file>', 'with --tls: a client certificate, PEM (mutual TLS; with --tls-key)', 'TLS_CERT'))
     .addOption(option('--tls-key <file>', "with --tls: the client certificate's key, PEM", 'TLS_KEY'))
+    .addOption(option('--tls-min-version <version>', `with --tls: the lowest TLS version to offer: ${TLS_VERSIONS.join(', ')} (default: ${DEFAULT_TLS_MIN_VERSION})`, 'TLS_MIN_VERSION'))
+    .addOption(
+      option('--tls-ciphers <list>', `with --tls: OpenSSL cipher list to offer, TLS_* names for TLS 1.3 (default: ${DEFAULT_TLS_CIPHERS_NAME}, echo-server's)`, 'TLS_CIPHERS'),
+    )
     .addOption(
       option('--proxy-protocol <version>', 'send a PROXY protocol header (v1 or v2) first on each connection, from a made-up client address of its own', 'PROXY_PROTOCOL'),
     )

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { OptionError } from '../src/parse-option.js';
+import { checkTlsProtocol, DEFAULT_TLS_PROTOCOL, parseTlsCiphers, parseTlsVersion, type TlsVersion } from '../src/tls-profile.js';
 import type { LoadTlsPlan } from './load-connection.js';
 
 /**
@@ -19,6 +20,10 @@ export interface LoadTlsOptions {
   insecure: boolean;
   /** SNI, and the name the server's certificate must match; undefined: the address itself. */
   servername: string | undefined;
+  /** The lowest TLS version offered; by default echo-server's (src/tls-profile.ts). */
+  minVersion: TlsVersion;
+  /** The OpenSSL cipher list offered, TLS 1.3 suites (`TLS_*`) included; by default echo-server's. */
+  ciphers: string;
 }
 
 /** The TLS options as commander hands them over. */
@@ -29,6 +34,8 @@ export interface RawTlsOptions {
   servername?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsMinVersion?: string;
+  tlsCiphers?: string;
 }
 
 /**
@@ -42,7 +49,7 @@ export interface RawTlsOptions {
  */
 export function parseTlsOptions(raw: RawTlsOptions, host: string): LoadTlsOptions | undefined {
   if (raw.tls !== true) {
-    const given = (['tlsCa', 'insecure', 'servername', 'tlsCert', 'tlsKey'] as const).find((key) => raw[key] !== undefined);
+    const given = (['tlsCa', 'insecure', 'servername', 'tlsCert', 'tlsKey', 'tlsMinVersion', 'tlsCiphers'] as const).find((key) => raw[key] !== undefined);
     if (given !== undefined) throw new OptionError(`--${kebab(given)} needs --tls`);
     return undefined;
   }
@@ -50,12 +57,18 @@ export function parseTlsOptions(raw: RawTlsOptions, host: string): LoadTlsOption
   if ((raw.tlsCert === undefined) !== (raw.tlsKey === undefined)) throw new OptionError('--tls-cert and --tls-key go together');
   const servername = raw.servername?.trim();
   if (servername === '') throw new OptionError('invalid servername: empty');
+  // The same profile as echo-server's listener by default: offered is what it accepts.
+  const protocol = checkTlsProtocol({
+    minVersion: raw.tlsMinVersion === undefined ? DEFAULT_TLS_PROTOCOL.minVersion : parseTlsVersion(raw.tlsMinVersion),
+    ciphers: raw.tlsCiphers === undefined ? DEFAULT_TLS_PROTOCOL.ciphers : parseTlsCiphers(raw.tlsCiphers),
+  });
   const options: LoadTlsOptions = {
     ca: readPem(raw.tlsCa, 'tls-ca'),
     cert: readPem(raw.tlsCert, 'tls-cert'),
     key: readPem(raw.tlsKey, 'tls-key'),
     insecure: raw.insecure === true,
     servername: servername ?? (isIP(host) === 0 ? host : undefined),
+    ...protocol,
   };
   // What the workers will do with them, once here: a bad file is a bad option, not 500 failures.
   // (The TLS library skips a CA file without certificates in silence.)
@@ -68,10 +81,10 @@ export function parseTlsOptions(raw: RawTlsOptions, host: string): LoadTlsOption
   return options;
 }
 
-/** The secure context a worker's connections share, built once per worker. */
+/** The secure context a worker's connections share, built once per worker: the CA, the client certificate, the version and the ciphers. */
 export function createTlsPlan(options: LoadTlsOptions): LoadTlsPlan {
   return {
-    context: tls.createSecureContext({ ca: options.ca, cert: options.cert, key: options.key }),
+    context: tls.createSecureContext({ ca: options.ca, cert: options.cert, key: options.key, minVersion: options.minVersion, ciphers: options.ciphers }),
     servername: options.servername,
     rejectUnauthorized: !options.insecure,
   };

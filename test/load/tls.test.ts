@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_SUBJECT, makeCertificates, type TestCertificates } from '../support/certificates.js';
 import { runLoad, runLoadJson } from './support/cli.js';
@@ -66,6 +67,49 @@ describe('echo-load --tls against a real Node tls echo server', () => {
     expect(code).toBe(0);
     expect(result.held).toBe(3);
     expect(server.secured).toEqual(Array(3).fill(CLIENT_SUBJECT.replace('CN=', '')));
+  });
+});
+
+describe("echo-load's TLS version and cipher suites reach its connections", () => {
+  /** A Node tls echo server that speaks at most TLS 1.2 (with `ciphers`), and the suites its clients agreed to. */
+  async function tls12Server(ciphers?: string): Promise<{ port: number; agreed: string[] }> {
+    const { port, server } = await startTlsEchoServer({ ...serverOptions(), maxVersion: 'TLSv1.2', ...(ciphers === undefined ? {} : { ciphers }) });
+    const agreed: string[] = [];
+    server.on('secureConnection', (socket: tls.TLSSocket) => agreed.push(`${socket.getProtocol()} ${socket.getCipher().name}`));
+    return { port, agreed };
+  }
+  const runArgs = (port: number, args: string[]) => [...trusting(), '--port', String(port), '--clients', '2', '--workers', '1', '--messages', '20', ...args];
+  /** A run in which every handshake failed: echo-load's one line instead of a report, exit 1. */
+  async function refusedRun(port: number, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+    const { code, stdout, stderr } = await runLoad(runArgs(port, args), undefined, env);
+    expect([code, stdout]).toEqual([1, '']);
+    return stderr.trim();
+  }
+
+  it('--tls-min-version TLSv1.3 fails against a server of at most TLS 1.2, as a protocol mismatch; the default gets through', async () => {
+    const { port, agreed } = await tls12Server();
+    expect(await refusedRun(port, ['--tls-min-version', 'TLSv1.3'])).toMatch(/^echo-load: TLS handshake with 127\.0\.0\.1:\d+ failed: protocol mismatch: .*protocol version/);
+    expect(agreed).toEqual([]);
+    const { code, result } = await runLoadJson(runArgs(port, []));
+    expect([code, result.held]).toEqual([0, 2]);
+    expect(agreed).toEqual(['TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256', 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256']);
+  });
+
+  it('offers only the default profile: a server that takes only a CBC suite fails, unless --tls-ciphers widens it', async () => {
+    const { port, agreed } = await tls12Server('ECDHE-ECDSA-AES128-SHA');
+    expect(await refusedRun(port, [])).toMatch(/failed: protocol mismatch: .*handshake failure/i);
+    expect(agreed).toEqual([]);
+    const { code, result } = await runLoadJson(runArgs(port, ['--tls-ciphers', 'ECDHE-ECDSA-AES128-SHA']));
+    expect([code, result.held]).toEqual([0, 2]);
+    expect(agreed).toEqual(['TLSv1.2 ECDHE-ECDSA-AES128-SHA', 'TLSv1.2 ECDHE-ECDSA-AES128-SHA']);
+  });
+
+  it('reads ECHO_LOAD_TLS_MIN_VERSION and ECHO_LOAD_TLS_CIPHERS', async () => {
+    const { port, agreed } = await tls12Server();
+    const { code, result } = await runLoadJson(runArgs(port, []), undefined, { ECHO_LOAD_TLS_CIPHERS: 'ECDHE-ECDSA-CHACHA20-POLY1305' });
+    expect([code, result.held]).toEqual([0, 2]);
+    expect(agreed).toEqual(['TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305', 'TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305']);
+    expect(await refusedRun(port, [], { ECHO_LOAD_TLS_MIN_VERSION: 'TLSv1.3' })).toMatch(/failed: protocol mismatch: /);
   });
 });
 
