@@ -9,31 +9,37 @@
 # first FROM line below and runs the test suite on that very Node.js binary.
 
 # 1. Build: all dependencies, compile TypeScript to dist/, and the accept-queue helper
-#    (native/sockets.c) with a C compiler against the image's own Node-API headers.
+#    (native/sockets.c, binding.gyp) with node-gyp, which needs Python, make and a C/C++
+#    toolchain, against the image's own Node-API headers, into build/Release/.
+#    npm ci runs no scripts here: the package's own (install: the helper; prepare: the
+#    build) need the sources, copied after it so that the dependency layer stays cached.
 FROM node:26.10.0-trixie-slim AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && apt-get install -y --no-install-recommends gcc g++ make python3 libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json binding.gyp ./
 COPY src ./src
 COPY load ./load
 COPY scripts ./scripts
 COPY native ./native
 # tsc writes files without the executable bit; the bin entries are run directly below.
+# The build goes on without the helper (it is optional for users); the image must have it.
 RUN npm run build \
+    && test -f build/Release/sockets.node \
     && chmod 0755 dist/src/cli/echo-server.js dist/load/cli.js
 
 # 2. Production dependencies only, in their own stage so no dev tool reaches the image.
 FROM node:26.10.0-trixie-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 
-# 3. Runtime: dist/, production node_modules, package.json (it marks dist/ as ES modules).
+# 3. Runtime: dist/, the helper, production node_modules, package.json (it marks dist/ as ES
+# modules).
 # Files stay owned by root, so the server (running as `node`) cannot modify its own code.
 FROM node:26.10.0-trixie-slim
 ENV NODE_ENV=production \
@@ -43,6 +49,7 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/build/Release/sockets.node ./build/Release/sockets.node
 COPY deploy/healthcheck.js ./deploy/healthcheck.js
 RUN ln -s /app/dist/src/cli/echo-server.js /usr/local/bin/echo-server \
     && ln -s /app/dist/load/cli.js /usr/local/bin/echo-load

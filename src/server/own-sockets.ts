@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
  * over each socket libuv accepts (`takeOver`: a second descriptor for it, then the first
  * closes) and builds its own for the ones it accepts.
  *
- * Both need two system calls Node.js does not offer (native/sockets.c, Node-API), built by
- * `npm run build` with the system's C compiler. Without it, or with `ECHO_NATIVE_SOCKETS=0`,
- * the server still works: it accepts at libuv's pace and reads through Node's streams, and
- * says so at start-up.
+ * Both need two system calls Node.js does not offer (native/sockets.c, Node-API), built with
+ * node-gyp at install and by `npm run build` (scripts/build-native.js). Without it, or with
+ * `ECHO_NATIVE_SOCKETS=0`, the server still works: it accepts at libuv's pace and reads
+ * through Node's streams, and says so at start-up.
  */
 
 interface NativeSockets {
@@ -35,9 +35,10 @@ interface NativeSockets {
   msSinceDataSent(fd: number): number;
 }
 
-// The build writes dist/native/; from dist/src/server/ that is ../../native, from src/server/
-// (vitest runs the sources) ../../dist/native.
-const CANDIDATES = ['../../native/sockets.node', '../../dist/native/sockets.node'];
+// node-gyp writes build/Release/ in the package's root (scripts/build-native.js): from
+// src/server/ (vitest runs the sources) that is ../../build, from dist/src/server/ ../../../build.
+// The sources' path comes first: from dist/src/server/ it names dist/build/, which never exists.
+const CANDIDATES = ['../../build/Release/sockets.node', '../../../build/Release/sockets.node'];
 
 function load(): NativeSockets | undefined {
   if (process.env.ECHO_NATIVE_SOCKETS === '0') return undefined;

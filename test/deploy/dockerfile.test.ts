@@ -55,25 +55,30 @@ describe('Dockerfile', () => {
   });
 
   it('builds with npm ci and tsc, and ships only production dependencies and dist/', () => {
-    expect(instructions).toContain('RUN npm ci --no-audit --no-fund');
+    expect(instructions).toContain('RUN npm ci --ignore-scripts --no-audit --no-fund');
     expect(instructions.some((line) => line.startsWith('RUN npm run build'))).toBe(true);
-    expect(instructions.some((line) => line.startsWith('RUN npm ci --omit=dev'))).toBe(true);
+    expect(instructions.some((line) => line.startsWith('RUN npm ci --omit=dev --ignore-scripts'))).toBe(true);
     const copies = finalStage.filter((line) => line.startsWith('COPY '));
     expect(copies).toEqual([
       'COPY package.json ./',
       'COPY --from=deps /app/node_modules ./node_modules',
       'COPY --from=build /app/dist ./dist',
+      'COPY --from=build /app/build/Release/sockets.node ./build/Release/sockets.node',
       'COPY deploy/healthcheck.js ./deploy/healthcheck.js',
     ]);
   });
 
   it('compiles the accept-queue helper in the build stage only: no compiler reaches the image', () => {
     const buildStage = instructions.slice(stages[0], stages[1]);
-    expect(buildStage.some((line) => /^RUN apt-get update .*apt-get install .*\bgcc\b/.test(line))).toBe(true);
+    // node-gyp's toolchain: Python, make, gcc, and g++, which links.
+    const install = buildStage.find((line) => /^RUN apt-get update .*apt-get install /.test(line)) ?? '';
+    for (const tool of ['gcc', 'g\\+\\+', 'make', 'python3']) expect(install).toMatch(new RegExp(`\\s${tool}(\\s|$)`));
     expect(buildStage).toContain('COPY native ./native');
     expect(finalStage.some((line) => line.includes('apt-get'))).toBe(false);
-    // npm run build compiles native/ into dist/native/, which the final stage copies whole.
-    expect(readFileSync(join(ROOT, 'package.json'), 'utf8')).toMatch(/"build": "tsc -p tsconfig\.build\.json && node dist\/scripts\/build-native\.js"/);
+    // npm run build runs node-gyp into build/Release/, whose addon the final stage copies; an
+    // image built without it fails to build rather than run on Node's streams.
+    expect(readFileSync(join(ROOT, 'package.json'), 'utf8')).toMatch(/"build": "tsc -p tsconfig\.build\.json && node scripts\/build-native\.js"/);
+    expect(buildStage.find((line) => line.startsWith('RUN npm run build'))).toMatch(/&& test -f build\/Release\/sockets\.node /);
   });
 
   it('runs echo-server as node, bound to all interfaces, with an exec-form CMD and a node health check', () => {

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "sockets",
+      "sources": ["native/sockets.c"]
+    }
+  ]
+}
