@@ -78,7 +78,10 @@ function main() {
     return;
   }
   const gyp = nodeGyp();
-  const result = spawnSync(gyp.command, [...gyp.args, 'rebuild', ...nodedirArguments()], {
+  // configure and build, not rebuild: rebuild first deletes build/, and a server starting
+  // meanwhile (a test beside `npm run build`) would find no helper. The generated Makefile
+  // recompiles whatever a changed command line or header affects.
+  const result = spawnSync(gyp.command, [...gyp.args, 'configure', 'build', ...nodedirArguments()], {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,7 +92,8 @@ function main() {
     return;
   }
   const why = result.error ? `${gyp.command}: ${result.error.message}` : reason(`${result.stdout}\n${result.stderr}`);
-  console.warn(`build-native: node-gyp could not build ${OUTPUT} (${why}); ${unbuilt}`);
+  const then = existsSync(join(root, OUTPUT)) ? `the one built before stays in ${OUTPUT}` : unbuilt;
+  console.warn(`build-native: node-gyp could not build ${OUTPUT} (${why}); ${then}`);
 }
 
 main();
