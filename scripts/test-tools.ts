@@ -2,7 +2,7 @@
  * `npm test`, before the suite: makes sure the real tools the tests run are installed.
  *
  * The tests use real peers, not imitations (a real Prometheus, docker-compose to validate the
- * Compose file, a C compiler for the native socket helper, ...), so a fresh machine needs them.
+ * Compose file, node-gyp's toolchain for the native helper, ...), so a fresh machine needs them.
  * Missing ones are installed from Debian's packages when this runs as root with apt-get (as
  * on CI and on a fresh development machine); otherwise it stops at once with one line naming
  * the command to run. This list is the one place that says which tools the suite needs.
@@ -12,9 +12,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { supportsReusePort } from '../src/reuse-port.js';
 
+/** The native socket helper's toolchain: node-gyp runs Python and make; gcc compiles, g++ links. */
+const NATIVE_TOOLCHAIN = ['cc', 'g++', 'make', 'python3'];
+
 /** Each command the tests run, and the Debian package that provides it. */
 export const TEST_TOOLS: Readonly<Record<string, string>> = {
   cc: 'gcc',
+  'g++': 'g++',
+  make: 'make',
+  python3: 'python3',
   prometheus: 'prometheus',
   promtool: 'prometheus',
   'docker-compose': 'docker-compose',
@@ -58,8 +64,8 @@ export function checkTestTools(options: { canInstall: boolean; path?: string }):
     console.error(`npm test: apt-get could not install ${packages.join(' ')}`);
     return 1;
   }
-  // A compiler installed just now: build the native socket helper that the build skipped.
-  if (missing.includes('cc')) {
+  // A toolchain installed just now: build the native socket helper that the build skipped.
+  if (missing.some((command) => NATIVE_TOOLCHAIN.includes(command))) {
     return run(process.execPath, [fileURLToPath(new URL('./build-native.js', import.meta.url))]) ? 0 : 1;
   }
   return 0;
