@@ -36,6 +36,8 @@ const NOT_RUN_HERE: ReadonlyArray<{ command: RegExp; reason: string; inner?: tru
   { command: /^npm ci && npm run demo$/, reason: 'npm ci reinstalls node_modules under the running suite; test/deploy/demo.test.ts runs the demo' },
   { command: /^npm link$/, reason: "it writes npm's global prefix; this file makes the same links (package.json's bin) in a temporary directory on PATH" },
   { command: /^npm test$/, reason: 'the suite itself' },
+  { command: /^npm pack$/, reason: 'it rebuilds dist/ under the running suite; test/deploy/global-install.test.ts packs and installs' },
+  { command: /^npm install -g /, reason: "it writes npm's global prefix; test/deploy/global-install.test.ts installs the tarball into a temporary one" },
   { command: /^npm run lint$/, reason: 'a minute of both cores; .ci/run runs it' },
   { command: /^npm run build$/, reason: 'it rewrites dist/ under the test files that spawn it; npm test runs it first' },
   { command: /^npm run bench$/, reason: 'benchmarks want minutes of quiet cores' },
