@@ -68,10 +68,14 @@ function handleSignals(server: EchoServer, log: Logger, hooks: { draining: () =>
       return;
     }
     stopping = true;
-    log.info({ signal }, 'signal received');
+    // The listeners first (shutdown closes them before it returns), then a worker tells its
+    // primary: until every worker has, the port still takes connections after the primary's
+    // SIGTERM, so nothing comes before this, not even the log line.
+    const stopped = server.shutdown();
+    if (worker && process.connected) process.send?.({ type: 'listeners-closed' } satisfies FromWorker);
     hooks.draining();
-    server
-      .shutdown()
+    log.info({ signal }, 'signal received');
+    stopped
       .then(hooks.cleanup)
       .then(
         () => process.exit(0),

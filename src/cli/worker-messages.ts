@@ -13,7 +13,12 @@ export type FromWorker =
   /** Listening, on these ports (the first worker picks them when port 0 was asked for). */
   | { type: 'listening'; port: number; tlsPort: number | null }
   /** The worker's `registry.getMetricsAsJSON()`. */
-  | { type: 'metrics'; id: number; metrics: object[] };
+  | { type: 'metrics'; id: number; metrics: object[] }
+  /**
+   * Shutdown has begun and the worker's listeners are closed: no new connection reaches it.
+   * Sent first thing on its SIGTERM, before it logs anything.
+   */
+  | { type: 'listeners-closed' };
 
 /** The environment variable that makes a process a worker: its number, 1 to n. */
 export const WORKER_ENV = 'ECHO_WORKER';

@@ -69,8 +69,8 @@ export interface ShutdownReport {
 /**
  * The echo server, built the way gevent's `StreamServer` is: a listening socket (or two: plain
  * and TLS), an acceptor task per listener that spawns one task per client into a group (a pool
- * when connections are limited), and shutdown as one more task that closes the listeners,
- * joins the group with a timeout, and ends what is left. All on this one thread.
+ * when connections are limited), and shutdown, which closes the listeners at once, then, as
+ * one more task, joins the group with a timeout and ends what is left. All on this one thread.
  *
  * @example
  *   const server = await startEchoServer({ port: 0 });
@@ -200,12 +200,19 @@ export class EchoServer {
   }
 
   /**
-   * Graceful shutdown: stop accepting (new connections are refused), report unhealthy, let
-   * connections finish for up to `shutdownTimeoutMs`, then stop reading from the rest: each
-   * still echoes what it had already read, then closes. Idempotent.
+   * Graceful shutdown: stop accepting (the listeners are closed when this returns: new
+   * connections are refused), report unhealthy, let connections finish for up to
+   * `shutdownTimeoutMs`, then stop reading from the rest: each still echoes what it had
+   * already read, then closes. Idempotent.
    */
   shutdown(): Promise<ShutdownReport> {
-    this.stopper ??= spawn(stop, this);
+    if (this.stopper === undefined) {
+      // Closed now, not in the stop task's first step (a microtask later, after whatever the
+      // caller does next: a log line, whose write can let another process take the CPU):
+      // until they are closed, the kernel keeps completing handshakes for them.
+      for (const listener of this.listeners) listener.close();
+      this.stopper = spawn(stop, this);
+    }
     return Promise.resolve(this.stopper.get());
   }
 }
@@ -234,11 +241,10 @@ function* acceptLoop(listener: Listener, server: EchoServer): Operation<void> {
   }
 }
 
-/** Shutdown, as a task: close the listeners, join the clients with a timeout, end the rest. */
+/** Shutdown, as a task, once the listeners are closed: join the clients with a timeout, end the rest. */
 function* stop(server: EchoServer): Operation<ShutdownReport> {
   const { tasks, options } = server;
   server.stopping.set();
-  for (const listener of server.listeners) listener.close();
   const connections = tasks.size;
   options.logger?.info({ connections, timeoutMs: options.shutdownTimeoutMs }, 'shutdown begun');
   let ended = 0;

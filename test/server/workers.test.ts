@@ -163,6 +163,46 @@ describe('echo-server --workers', () => {
     expect(accepted).toBe(40);
   });
 
+  it('SIGTERM: new connections are refused once the primary logs that every worker has closed its listeners, not before; open ones still echo', async () => {
+    const server = await startWorkers();
+    const sockets = await openEchoing(server.port, 40);
+    // Open connections on both workers, so that both are still draining after the line.
+    expect(Object.values(await perWorker(server.metrics)).every((count) => count > 0)).toBe(true);
+    // A worker that does not run cannot close its listener, and the kernel still completes
+    // handshakes for it: the primary must wait for it.
+    const [late] = workerPids(server);
+    process.kill(late!, 'SIGSTOP');
+    try {
+      server.child.kill('SIGTERM');
+      await eventually(() => server.logs.some((line) => line.msg === 'signal received' && line.worker !== undefined), "the other worker's signal line");
+      const queued = await connect(server.port);
+      queued.on('error', () => {});
+      queued.destroy();
+      expect(primaryLine(server, 'listeners closed')).toBeUndefined();
+    } finally {
+      process.kill(late!, 'SIGCONT');
+    }
+    await eventually(() => primaryLine(server, 'listeners closed') !== undefined, "the primary's listeners closed line");
+    expect(primaryLine(server, 'listeners closed')).toMatchObject({ workers: 2, sinceSignalMs: expect.any(Number) });
+    // No listener is left on the port: the kernel answers the SYN with a reset.
+    const refused = await connect(server.port).then(
+      (socket) => (socket.destroy(), 'accepted'),
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    expect(refused).toBe('ECONNREFUSED');
+    // Each worker's clients still have their connection, and it still echoes.
+    expect(primaryLine(server, 'shutdown done')).toBeUndefined();
+    await Promise.all(sockets.map((socket, i) => roundTrip(socket, `still here ${i}`)));
+    await Promise.all(sockets.map((socket) => { socket.end(); return once(socket, 'close'); }));
+    expect(await server.exited).toBe(0);
+    const msgs = server.logs.filter((line) => line.worker === undefined).map((line) => line.msg);
+    expect(msgs.slice(msgs.indexOf('signal received: shutting the workers down'))).toEqual([
+      'signal received: shutting the workers down',
+      'listeners closed',
+      'shutdown done',
+    ]);
+  });
+
   it('SIGTERM during start-up: the workers already started stop gracefully, exit 0', async () => {
     // startServerProcess returns on the first worker's line: the primary is still starting.
     const early = await startServerProcess(['--workers', '2'], { node: NODE });
