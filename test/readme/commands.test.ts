@@ -34,7 +34,7 @@ const NOT_SHELL: ReadonlyArray<{ first: RegExp; kind: string }> = [
  */
 const NOT_RUN_HERE: ReadonlyArray<{ command: RegExp; reason: string; inner?: true }> = [
   { command: /^npm ci && npm run demo$/, reason: 'npm ci reinstalls node_modules under the running suite; test/deploy/demo.test.ts runs the demo' },
-  { command: /^npm link$/, reason: "it writes npm's global prefix; this file makes the same links (package.json's bin) in a temporary directory on PATH" },
+  { command: /^npm link --ignore-scripts$/, reason: "it writes npm's global prefix; this file makes the same links (package.json's bin) in a temporary directory on PATH" },
   { command: /^npm test$/, reason: 'the suite itself' },
   { command: /^npm pack$/, reason: 'it rebuilds dist/ under the running suite; test/deploy/global-install.test.ts packs and installs' },
   { command: /^npm install -g /, reason: "it writes npm's global prefix; test/deploy/global-install.test.ts installs the tarball into a temporary one" },
