@@ -2,11 +2,12 @@ import type { Logger } from '../log.js';
 import { RateLimitedWarning } from '../server/rate-limited-warning.js';
 import type { BlockedLoopEvent } from '../tasks/index.js';
 
-/** The warnings echo-server logs for the blocked-loop detector's events, by cause. */
+/** The lines echo-server logs for the blocked-loop detector's events, by cause. */
 export const BLOCKED_LOOP_MESSAGES = {
   task: 'event loop blocked by a task that did not switch',
   outside: 'event loop blocked outside any task',
   busy: 'event loop busy: timers ran late, no single task to blame',
+  unscheduled: 'event loop late: the machine did not run the process',
 } as const;
 
 /**
@@ -15,6 +16,12 @@ export const BLOCKED_LOOP_MESSAGES = {
  * reading. A busy loop does not: a saturated server runs its timers late about once a second,
  * so it gets at most one line per 10 s, with how late the last beat was and how many there
  * were (`occurrences`). `flush` logs the count not logged yet, at shutdown.
+ *
+ * A process the machine did not run is no warning about the server: it says that something
+ * else had the CPU, which the operator learns better from the machine, and on a shared machine
+ * it comes as often as the neighbours are busy. It is counted like the others, and logged at
+ * debug, one line each (a few per second at most: each is a beat more than the limit late),
+ * with how much of the time the main thread ran (`ranMs`) and was kept waiting (`waitedMs`).
  *
  * @example
  *   const blocked = blockedLoopLog(log, 100);
@@ -33,6 +40,8 @@ export function blockedLoopLog(log: Logger, maxBlockingMs: number): { onBlocked:
           return log.warn({ task: null, blockedMs: event.blockedMs, maxBlockingMs }, BLOCKED_LOOP_MESSAGES.outside);
         case 'busy':
           return busy.hit({ lateMs: event.lateMs, maxBlockingMs });
+        case 'unscheduled':
+          return log.debug({ lateMs: event.lateMs, ranMs: event.ranMs, waitedMs: event.waitedMs, maxBlockingMs }, BLOCKED_LOOP_MESSAGES.unscheduled);
       }
     },
     flush: () => busy.flush(),

@@ -137,7 +137,7 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
     name: 'echo_blocked_loop_events_total',
     help:
       'Times timers ran later than --max-blocking, by cause: task (one step of one task held the loop), ' +
-      'outside (held while no task ran), busy (many short steps).',
+      'outside (held while no task ran), busy (many short steps), unscheduled (the machine ran another process instead).',
     labelNames: ['cause'],
     registers,
     collect() {

@@ -8,7 +8,7 @@
  * imports it too, and a worker thread cannot load a .ts file.
  */
 import { Buffer } from 'node:buffer';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 
 /**
  * Milliseconds on the process-wide monotonic clock (`process.hrtime`), the same in every
@@ -26,21 +26,30 @@ export function clockMs() {
 }
 
 /**
- * How long the main thread has waited for a CPU so far: time it was ready to run but the
- * kernel ran something else (Linux's run delay, the second field of the thread's
- * `schedstat`). The detector subtracts it, so that a task is never blamed for time the machine
- * took away from it. Where the kernel does not say (not Linux, no /proc), it reads 0 and the
- * detector falls back to plain wall time.
+ * What the kernel says about the main thread's time so far (Linux's `schedstat` of the thread):
+ * how long it ran on a CPU (`ranMs`), and how long it was ready to run but waited while the
+ * kernel ran something else (`waitedMs`, the run delay). Wall time less both is time it slept:
+ * in a system call, or waiting for another thread. The detector subtracts the waits, so that
+ * no one is blamed for time the machine took away. Where the kernel does not say (not Linux,
+ * no /proc), both read 0 and the detector falls back to plain wall time.
  *
  * The kernel adds a wait when it ends, so a reading taken while the main thread waits misses
  * that wait: readings from the watchdog thread are lower bounds.
  *
  * @example
- *   const delay = new RunDelay();
- *   const waitedMs = delay.ms() - before;
- *   delay.close();
+ *   const main = new MainThreadTimes();
+ *   main.read();
+ *   const before = main.waitedMs;
+ *   // ... later:
+ *   main.read();
+ *   const waitedMs = main.waitedMs - before;
+ *   main.close();
  */
-export class RunDelay {
+export class MainThreadTimes {
+  /** Milliseconds the main thread has run on a CPU, at the last `read()`. */
+  ranMs = 0;
+  /** Milliseconds the main thread has waited for a CPU, at the last `read()`. */
+  waitedMs = 0;
   /** @private */
   fd = -1;
   /** @private */
@@ -55,24 +64,87 @@ export class RunDelay {
     }
   }
 
-  /** @returns {number} milliseconds the main thread has waited for a CPU since it started */
-  ms() {
-    if (this.fd < 0) return 0;
+  /** Reads both figures again (one read of a small file, no allocation but the text). */
+  read() {
+    if (this.fd < 0) return;
     try {
       const length = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
-      // "<ns on a CPU> <ns waiting for one> <timeslices>\n"
-      const fields = this.buffer.toString('latin1', 0, length).split(' ');
-      const waitedNs = Number(fields[1]);
-      return Number.isFinite(waitedNs) ? waitedNs / 1e6 : 0;
+      const [ranMs, waitedMs] = parseSchedStat(this.buffer.toString('latin1', 0, length));
+      this.ranMs = ranMs;
+      this.waitedMs = waitedMs;
     } catch {
-      return 0;
+      // Keep the last figures: a failed read must not look like time given back.
     }
   }
 
-  /** Closes the file. Idempotent; `ms()` reads 0 afterwards. */
+  /** Closes the file. Idempotent; `read()` changes nothing afterwards. */
   close() {
     if (this.fd < 0) return;
     closeSync(this.fd);
     this.fd = -1;
   }
+}
+
+/**
+ * How long this process's other threads (all but `exclude`, thread ids) have waited for a CPU
+ * so far, summed over those alive now: the main thread may sleep on a lock that one of them
+ * holds while the kernel runs another process, and that wait is the machine's too. Lists the
+ * threads and reads one small file per thread (a few hundred µs in all): only for a stretch
+ * already late, never per beat. NaN when the kernel does not say, or not for every thread (no
+ * descriptor left, say): a sum short of a thread would give its waits to the loop later.
+ *
+ * @example
+ *   const before = otherThreadsWaitedMs([process.pid]);
+ * @param {number[]} exclude
+ * @returns {number}
+ */
+export function otherThreadsWaitedMs(exclude) {
+  let names;
+  try {
+    names = readdirSync('/proc/self/task');
+  } catch {
+    return NaN;
+  }
+  let waitedMs = 0;
+  for (const name of names) {
+    if (exclude.includes(Number(name))) continue;
+    let fd = -1;
+    try {
+      fd = openSync(`/proc/self/task/${name}/schedstat`, 'r');
+      const length = readSync(fd, othersBuffer, 0, othersBuffer.length, 0);
+      waitedMs += parseSchedStat(othersBuffer.toString('latin1', 0, length))[1];
+    } catch (error) {
+      // A thread that ended meanwhile waits no more: fine. Anything else leaves the sum short.
+      const code = /** @type {NodeJS.ErrnoException} */ (error).code;
+      if (code !== 'ENOENT' && code !== 'ESRCH') waitedMs = NaN;
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  }
+  return waitedMs;
+}
+const othersBuffer = Buffer.alloc(128);
+
+/**
+ * The calling thread's id (Linux), for `otherThreadsWaitedMs` to leave out; 0 elsewhere.
+ * @returns {number}
+ */
+export function ownThreadId() {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * "<ns on a CPU> <ns waiting for one> <timeslices>\n", as milliseconds.
+ * @param {string} text
+ * @returns {[number, number]}
+ */
+function parseSchedStat(text) {
+  const fields = text.split(' ');
+  const ranNs = Number(fields[0]);
+  const waitedNs = Number(fields[1]);
+  return [Number.isFinite(ranNs) ? ranNs / 1e6 : 0, Number.isFinite(waitedNs) ? waitedNs / 1e6 : 0];
 }

@@ -37,20 +37,37 @@ export const QUIET = 2;
 export const BEAT = 3;
 /** Set to 1 to end the watchdog thread. */
 export const STOP = 4;
+/** The watchdog thread's own id (Linux), which the monitor leaves out of the other threads' waits. */
+export const WATCHDOG_TID = 5;
 
 // Float64 slots: what the watchdog knows about the step in `CAUGHT` and the stretch in
-// `QUIET`, on the clock of `clock.js`.
+// `QUIET`, on the clock of `clock.js`, and what the kernel had said about the process by then
+// (`MainThreadTimes`, `otherThreadsWaitedMs`; lower bounds, see there).
 /** When the watchdog first saw the step running: it ran at least from then. */
 export const SEEN_AT = 0;
 /** When the watchdog looked before that and the step had not begun: it began after this. */
 export const STARTED_AFTER = 1;
-/** The main thread's run delay (`RunDelay`) at `SEEN_AT`, or less. */
-export const DELAY_AT_SEEN = 2;
-/** The main thread's run delay when the stretch in `QUIET` began, or less. */
-export const DELAY_AT_QUIET = 3;
+/** The main thread's run delay at `SEEN_AT`, or less. */
+export const WAITED_AT_SEEN = 2;
+/** The main thread's time on a CPU at `SEEN_AT`, or less. */
+export const RAN_AT_SEEN = 3;
+/** The other threads' run delay, read at the look that marked the step (NaN: unknown). */
+export const OTHERS_AT_SEEN = 4;
+/** When the watchdog saw the stretch in `QUIET` begin (it began a little earlier). */
+export const QUIET_SINCE = 5;
+/** The main thread's run delay at `QUIET_SINCE`, or less. */
+export const WAITED_AT_QUIET = 6;
+/** The main thread's time on a CPU at `QUIET_SINCE`, or less. */
+export const RAN_AT_QUIET = 7;
+/** The other threads' run delay, read once the stretch had lasted a tick (NaN: unknown). */
+export const OTHERS_AT_QUIET = 8;
+/** The main thread's time on a CPU at the watchdog's last look: the monitor's baseline per beat. */
+export const LATEST_RAN = 9;
+/** The main thread's run delay at the watchdog's last look. */
+export const LATEST_WAITED = 10;
 
 const INT32_SLOTS = 8;
-const FLOAT64_SLOTS = 4;
+const FLOAT64_SLOTS = 11;
 const buffer = new SharedArrayBuffer(INT32_SLOTS * 4 + FLOAT64_SLOTS * 8);
 
 /** The Int32 slots above, shared with the watchdog thread. */
@@ -65,10 +82,18 @@ export const WATCHDOG_LAYOUT = {
   QUIET,
   BEAT,
   STOP,
+  WATCHDOG_TID,
   SEEN_AT,
   STARTED_AFTER,
-  DELAY_AT_SEEN,
-  DELAY_AT_QUIET,
+  WAITED_AT_SEEN,
+  RAN_AT_SEEN,
+  OTHERS_AT_SEEN,
+  QUIET_SINCE,
+  WAITED_AT_QUIET,
+  RAN_AT_QUIET,
+  OTHERS_AT_QUIET,
+  LATEST_RAN,
+  LATEST_WAITED,
 } as const;
 
 /** What the watchdog thread starts with (its `workerData`). */
@@ -78,19 +103,35 @@ export interface WatchdogData {
   layout: typeof WATCHDOG_LAYOUT;
   /** How often it looks. */
   lookMs: number;
+  /** How often the monitor beats: a stretch without a beat longer than this is late. */
+  tickMs: number;
   /** The limit: a stretch without any task or beat longer than this is written to `QUIET`. */
   maxBlockingMs: number;
 }
 
 /**
+ * What the kernel had said about the process when a stretch began (all lower bounds): the
+ * monitor compares it with what the kernel says once the stretch is over.
+ */
+export interface Baseline {
+  /** When the stretch began, as far as anyone saw (`clockMs()`); the figures are from then or before. */
+  at: number;
+  /** The main thread's time on a CPU. */
+  ranMs: number;
+  /** The main thread's run delay. */
+  waitedMs: number;
+  /** The other threads' run delay, summed; read once the stretch was late; NaN: unknown. */
+  othersWaitedMs: number;
+}
+
+/**
  * A step the watchdog saw running at two looks in a row, with what it knew and when the step
- * ended. All times are `clockMs()` readings.
+ * ended. All times are `clockMs()` readings; `seen.at` is when the watchdog first saw it.
  */
 export interface LongStep {
   task: AnyTask;
-  seenAt: number;
+  seen: Baseline;
   startedAfter: number;
-  delayAtSeen: number;
   endedAt: number;
 }
 
@@ -107,11 +148,16 @@ export function noteLongStep(task: AnyTask): void {
   // visible from here on. Clearing it lets the watchdog catch the next one.
   Atomics.exchange(watchdogSlots, CAUGHT, 0);
   const seenAt = watchdogTimes[SEEN_AT]!;
-  const delayAtSeen = watchdogTimes[DELAY_AT_SEEN]!;
+  const waitedAtSeen = watchdogTimes[WAITED_AT_SEEN]!;
   // Whichever delay the main thread reads later is the same for every step noted meanwhile,
   // so the longest net of it is the one with the largest (end - seen + delay at seen).
-  if (longest && endedAt - seenAt + delayAtSeen <= longest.endedAt - longest.seenAt + longest.delayAtSeen) return;
-  longest = { task, seenAt, startedAfter: watchdogTimes[STARTED_AFTER]!, delayAtSeen, endedAt };
+  if (longest && endedAt - seenAt + waitedAtSeen <= longest.endedAt - longest.seen.at + longest.seen.waitedMs) return;
+  longest = {
+    task,
+    seen: { at: seenAt, ranMs: watchdogTimes[RAN_AT_SEEN]!, waitedMs: waitedAtSeen, othersWaitedMs: watchdogTimes[OTHERS_AT_SEEN]! },
+    startedAfter: watchdogTimes[STARTED_AFTER]!,
+    endedAt,
+  };
 }
 
 /** The step kept by `noteLongStep` since the last call, if any; forgets it. */
@@ -123,7 +169,7 @@ export function takeLongStep(): LongStep | undefined {
 
 /** Clears what a previous watchdog left behind (the runtime's counter stays as it is). */
 export function resetWatchdogSlots(): void {
-  for (const slot of [CAUGHT, QUIET, BEAT, STOP]) Atomics.store(watchdogSlots, slot, 0);
+  for (const slot of [CAUGHT, QUIET, BEAT, STOP, WATCHDOG_TID]) Atomics.store(watchdogSlots, slot, 0);
   longest = undefined;
 }
 
@@ -131,13 +177,20 @@ export function resetWatchdogSlots(): void {
 export interface QuietStretch {
   /** How long the watchdog saw it last (it may have lasted a little longer). */
   lastedMs: number;
-  /** The main thread's run delay when it began, or less. */
-  delayAtStart: number;
+  /** When it began (`began.at`), and what the kernel had said by then. */
+  began: Baseline;
 }
 
 /** The stretch in `QUIET`, if the watchdog wrote one since the last call; clears it. */
 export function takeQuietStretch(): QuietStretch | undefined {
-  // Atomic, as in `noteLongStep`: the delay written before the first length is visible after it.
+  // Atomic, as in `noteLongStep`: the times written before the first length are visible after it.
   const lastedMs = Atomics.exchange(watchdogSlots, QUIET, 0);
-  return lastedMs === 0 ? undefined : { lastedMs, delayAtStart: watchdogTimes[DELAY_AT_QUIET]! };
+  if (lastedMs === 0) return undefined;
+  const began = {
+    at: watchdogTimes[QUIET_SINCE]!,
+    ranMs: watchdogTimes[RAN_AT_QUIET]!,
+    waitedMs: watchdogTimes[WAITED_AT_QUIET]!,
+    othersWaitedMs: watchdogTimes[OTHERS_AT_QUIET]!,
+  };
+  return { lastedMs, began };
 }

@@ -25,7 +25,7 @@ function metricsBase(server: ServerProcess): string {
 async function blockedLoopEvents(server: ServerProcess): Promise<Record<BlockedLoopCause, number | undefined>> {
   const samples = await scrape(metricsBase(server));
   const count = (cause: string) => samples.get(`echo_blocked_loop_events_total{cause="${cause}"}`);
-  return { task: count('task'), outside: count('outside'), busy: count('busy') };
+  return { task: count('task'), outside: count('outside'), busy: count('busy'), unscheduled: count('unscheduled') };
 }
 
 /** Log lines that name a task (the `outside` warning has `task: null`). */
@@ -113,7 +113,7 @@ describe('the blocked-loop detector in echo-server', () => {
     await eventually(() => namingATask(on).length === 1, 'the detector that is on to report the stall');
     await eventually(() => stalls(off).length === 1, "the fixture's measure of the stall");
     expect(off.logs.filter((line) => String(line.msg).startsWith('event loop'))).toEqual([]);
-    expect(await blockedLoopEvents(off)).toEqual({ task: 0, outside: 0, busy: 0 });
+    expect(await blockedLoopEvents(off)).toEqual({ task: 0, outside: 0, busy: 0, unscheduled: 0 });
     for (const socket of slow) socket.destroy();
     for (const server of [off, on]) expect(await stop(server)).toBe(0);
   });

@@ -67,6 +67,7 @@ describe('exposition', () => {
       'echo_blocked_loop_events_total{cause="task"} 0',
       'echo_blocked_loop_events_total{cause="outside"} 0',
       'echo_blocked_loop_events_total{cause="busy"} 0',
+      'echo_blocked_loop_events_total{cause="unscheduled"} 0',
     ]);
   });
 

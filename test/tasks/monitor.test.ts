@@ -141,8 +141,9 @@ describe('blocked-loop monitor', () => {
     await beats();
     for (const cause of BLOCKED_LOOP_CAUSES) {
       expect(monitorStats.blockedLoopEvents[cause] - before[cause], cause).toBe(byCause(events, cause).length);
-      expect(byCause(events, cause).length, cause).toBeGreaterThanOrEqual(1);
     }
+    // A process the machine did not run needs a hog beside it: test/metrics/blocked-loop-hog.test.ts.
+    for (const cause of ['task', 'outside', 'busy'] as const) expect(byCause(events, cause).length, cause).toBeGreaterThanOrEqual(1);
   });
 
   it('stays silent while tasks switch often', async () => {
