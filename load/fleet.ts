@@ -69,7 +69,10 @@ export class Fleet implements LoadConnectionPlan {
 
   /** Opens the connections and starts watching for timeouts. */
   start(): void {
-    this.startedAt = performance.now();
+    // The run's start, not this thread's: under --connect-rate, connection i is due at the
+    // same instant on whichever worker it is, so the workers' connects interleave evenly
+    // however late each thread came up (on a busy machine, tens of ms apart).
+    this.startedAt = this.config.startsAt - performance.timeOrigin;
     this.openDue();
     const timeoutMs = this.config.timeoutMs;
     if (timeoutMs > 0) {

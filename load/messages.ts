@@ -17,6 +17,11 @@ export type WorkerConfig = Pick<
   targets: WorkerTarget[];
   /** Start measuring at once (message-count runs) instead of on a `measure` message. */
   measureFromStart: boolean;
+  /**
+   * When the run's connect schedule begins, as `performance.timeOrigin + performance.now()`
+   * on the main thread: one instant for all workers, whose clocks each have their own origin.
+   */
+  startsAt: number;
   /** Float64Array backing store; this worker writes slots [worker * SHARED_SLOTS, +SHARED_SLOTS). */
   counters: SharedArrayBuffer;
 };

@@ -65,6 +65,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
   const stopping = () => signal?.aborted === true || failure !== undefined;
   const messagesMode = options.messages !== undefined;
 
+  const startsAt = performance.timeOrigin + performance.now();
   const workers = Array.from({ length: counts }, (_, worker) => {
     const config: WorkerConfig = {
       worker,
@@ -85,6 +86,7 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
       tls: options.tls,
       proxyProtocol: options.proxyProtocol,
       measureFromStart: messagesMode,
+      startsAt,
       counters,
     };
     const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
