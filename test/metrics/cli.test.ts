@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { connect, readBytes } from '../support/clients.js';
@@ -16,7 +17,25 @@ function metricsBase(server: ServerProcess): string {
   return `http://127.0.0.1:${listening(server).metricsPort as number}`;
 }
 
+/** The nice value of each of a process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
+function threadNiceness(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
 describe('echo-server metrics options', () => {
+  it('serves scrapes from one thread at the lowest priority, the rest of the process at its own', async () => {
+    const server = await startServerProcess(['--metrics-port', '0']);
+    const pid = server.child.pid!;
+    // Lowered once that thread listens (start-up runs at the process's priority).
+    await eventually(() => threadNiceness(pid).filter((nice) => nice === 19).length === 1, 'one thread at nice 19');
+    expect(threadNiceness(pid).filter((nice) => nice !== 19 && nice !== 0)).toEqual([]);
+    expect((await get(`${metricsBase(server)}/healthz`)).status).toBe(200);
+  });
+
   it('serves /metrics and /healthz, and answers 503 while it drains', async () => {
     const server = await startServerProcess(['--metrics-port', '0', '--shutdown-timeout', '20s']);
     const base = metricsBase(server);
