@@ -6,6 +6,9 @@ import { afterEach } from 'vitest';
 import { eventually } from './eventually.js';
 import { listeningPorts } from './sockets.js';
 
+/** How long a server may take to say it listens. */
+const START_TIMEOUT_MS = 25_000;
+
 export const SERVER_CLI = fileURLToPath(new URL('../../dist/src/cli/echo-server.js', import.meta.url));
 
 /** A server CLI running as a child process, with its log lines parsed. */
@@ -54,7 +57,13 @@ export function startServerProcess(
   });
   const started = (port: number): ServerProcess => ({ child, port, logs, stderr: () => stderr, exited });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15_000);
+    // A bound for a server that hangs, under the test's own timeout: on a loaded machine (the
+    // suite's two forks, an npm install and CPU burners at once) a start can take seconds.
+    const startedAt = performance.now();
+    const timer = setTimeout(() => {
+      const seen = logs.map((line) => line.msg).join(', ') || 'none';
+      reject(new Error(`server did not start within ${Math.round(performance.now() - startedAt)} ms (log lines: ${seen}; stderr: ${stderr})`));
+    }, START_TIMEOUT_MS);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
@@ -70,7 +79,7 @@ export function startServerProcess(
     });
     if (options.quiet) {
       let port: number | undefined;
-      eventually(async () => (port = (await listeningPorts(child.pid!))[0]) !== undefined, 'the server to listen', 15_000, 20).then(
+      eventually(async () => (port = (await listeningPorts(child.pid!))[0]) !== undefined, 'the server to listen', START_TIMEOUT_MS, 20).then(
         () => {
           clearTimeout(timer);
           resolve(started(port!));
