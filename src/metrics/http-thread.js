@@ -10,11 +10,11 @@
  * same file runs from src/ under vitest and from dist/: Node cannot start a worker from a .ts
  * file. The message types come from `http-messages.ts`, as types only.
  */
-import { readlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { setPriority } from 'node:os';
 import { URL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { ownThreadId } from '../tasks/clock.js';
 
 /** @typedef {import('./http-messages.js').FromHttpThread} FromHttpThread */
 /** @typedef {import('./http-messages.js').ToHttpThread} ToHttpThread */
@@ -35,9 +35,9 @@ const { host, port: listenPort, health } = workerData;
  * echo-server's start take 1.1-3.0 s instead of 1.2-1.3 s with four CPU hogs on its core.
  */
 function yieldToTheEchoLoop() {
-  if (process.platform !== 'linux') return;
+  const threadId = ownThreadId(); // 0: not Linux, or no /proc
+  if (threadId === 0) return;
   try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
     setPriority(threadId, 19);
   } catch {
     // No /proc, or not allowed: run at the process's priority.
