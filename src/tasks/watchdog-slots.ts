@@ -1,5 +1,4 @@
 import { clockMs } from './clock.js';
-import type { AnyTask } from './task.js';
 
 /**
  * The memory the task runtime shares with the blocked-loop watchdog thread (`monitor.ts`,
@@ -125,11 +124,21 @@ export interface Baseline {
 }
 
 /**
+ * What a long step's report needs of the task that ran it: its id and its description. A
+ * `Task` is one; stated here so that these slots depend on no task, and the runtime (which
+ * writes them) depends on them, one way.
+ */
+export interface StepOwner {
+  readonly id: number;
+  describe(): string;
+}
+
+/**
  * A step the watchdog saw running at two looks in a row, with what it knew and when the step
  * ended. All times are `clockMs()` readings; `seen.at` is when the watchdog first saw it.
  */
 export interface LongStep {
-  task: AnyTask;
+  task: StepOwner;
   seen: Baseline;
   startedAfter: number;
   endedAt: number;
@@ -142,7 +151,7 @@ let longest: LongStep | undefined;
  * `CAUGHT`: rare (only steps longer than one look), so it may read the clock. Keeps the step
  * that ran longest since it was seen, net of the run delay, until the monitor takes it.
  */
-export function noteLongStep(task: AnyTask): void {
+export function noteLongStep(task: StepOwner): void {
   const endedAt = clockMs();
   // An atomic read of the slot the watchdog wrote last: its earlier writes of the times are
   // visible from here on. Clearing it lets the watchdog catch the next one.
