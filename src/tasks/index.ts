@@ -12,12 +12,5 @@ export { Group } from './group.js';
 export { Pool } from './pool.js';
 export { Queue } from './queue.js';
 export { Mailbox, type MailboxHooks } from './mailbox.js';
-export {
-  startBlockedLoopMonitor,
-  monitorStats,
-  MonitorError,
-  BLOCKED_LOOP_CAUSES,
-  type BlockedLoopCause,
-  type BlockedLoopEvent,
-  type BlockedLoopMonitor,
-} from './monitor.js';
+export { startBlockedLoopMonitor, monitorStats, MonitorError, type BlockedLoopMonitor } from './monitor.js';
+export { BLOCKED_LOOP_CAUSES, type BlockedLoopCause, type BlockedLoopEvent } from './blocked-loop-event.js';
