@@ -11,6 +11,7 @@
 
 /** What the hub asks a task to do when it gets the thread: go on, throw, or return (halt). */
 export const Step = { Next: 0, Throw: 1, Return: 2 } as const;
+/** One of `Step`'s values. */
 export type Step = (typeof Step)[keyof typeof Step];
 
 /** The hub's view of a task. */

@@ -4,8 +4,9 @@
  * A task is a generator function. Wherever it would block (wait for bytes, a timer, another
  * task) it writes `yield* someOperation`, and that is a *switch point*: the task hands the
  * thread back to the runtime, which runs other tasks until something resumes this one. Between
- * two switch points a task runs alone; nothing else can interleave. That is the lesson's
- * "concurrency = switching + saved state", with the generator holding the saved state.
+ * two switch points a task runs alone; nothing else can interleave. That is "concurrency =
+ * switching + saved state", as the lesson (`docs/lesson.md`) puts it, with the generator
+ * holding the saved state.
  */
 
 /** Given to a `Park`: call it to resume the parked task with a value. */

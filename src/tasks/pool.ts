@@ -75,7 +75,7 @@ export class Pool implements Iterable<AnyTask> {
     if (this.group.has(task)) return;
     if (this.full()) throw new PoolFull(this.capacity);
     this.group.add(task);
-    if (this.group.has(task)) this.adopt(task); // (a task that had ended is not kept)
+    if (this.group.has(task)) this.adopt(task); // (a task that has already ended left the group at once)
   }
 
   /** Removes `task` from the pool without killing it; its slot goes to the next waiting spawn. */

@@ -8,10 +8,11 @@ interface Putter<T> {
 
 /**
  * A first-in, first-out queue between tasks, like `gevent.queue.Queue(maxsize)`: the
- * producer/consumer channel of the lesson. `get` waits while the queue is empty; `put` waits
- * while it holds `maxsize` items (a bounded queue makes a fast producer wait for its consumer).
- * Items come out in the order they went in, and waiting tasks are served in the order they
- * started waiting. `maxsize` 0 makes every put wait for a getter (a rendezvous).
+ * producer/consumer channel of the lesson (`docs/lesson.md`). `get` waits while the queue is
+ * empty; `put` waits while it holds `maxsize` items (a bounded queue makes a fast producer
+ * wait for its consumer). Items come out in the order they went in, and waiting tasks are
+ * served in the order they started waiting. `maxsize` 0 makes every put wait for a getter (a
+ * rendezvous).
  *
  * @example
  *   const q = new Queue<string>(10);

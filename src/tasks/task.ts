@@ -23,6 +23,9 @@ let reportFailure: FailureReporter = (task, error) => {
 /**
  * Sets where task failures are reported (gevent prints them; the server logs them).
  * A failure is also kept on the task: `task.exception`, and `task.get()` re-throws it.
+ *
+ * @example
+ *   setFailureReporter((task, error) => log.error({ err: error, task: task.describe() }, 'task failed'));
  */
 export function setFailureReporter(reporter: FailureReporter): void {
   reportFailure = reporter;
@@ -37,7 +40,13 @@ let running: AnyTask | undefined;
  */
 let stepCount = 0;
 
-/** The task that holds the thread right now, or undefined outside any task. */
+/**
+ * The task that holds the thread right now, or undefined outside any task.
+ *
+ * @example
+ *   const task = currentTask();
+ *   if (!task) throw new NotInTaskError('timeout');
+ */
 export function currentTask(): AnyTask | undefined {
   return running;
 }
@@ -205,6 +214,7 @@ export class Task<T = unknown> implements Steppable, Waker {
     return this.about === undefined ? this.name : `${this.name} ${String(this.about)}`;
   }
 
+  /** `Task#<id>(<describe()>)`, for messages and logs. */
   toString(): string {
     return `Task#${this.id}(${this.describe()})`;
   }
@@ -374,7 +384,10 @@ export class Task<T = unknown> implements Steppable, Waker {
   }
 }
 
-/** Starts nothing by itself: `spawn` builds the task and schedules its first step. */
+/**
+ * Schedules the first step of a task just built (see `schedule` in `hub.ts`): how `spawn` and
+ * `spawnLater` start the tasks they build.
+ */
 export function scheduleStart(task: AnyTask): void {
   schedule(task, Step.Next, undefined);
 }

@@ -9,8 +9,8 @@ import { clockMs } from './clock.js';
  * a step runs and even between steps. Two looks that read the same odd value saw one and the
  * same step still running; a value that changed means steps came and went, however busy the
  * loop. That is what lets the detector tell one task holding the loop from a loop busy with
- * many short steps. It costs the data path what it cost to publish the running task's id:
- * two plain stores and one load per step; no clock, no allocation.
+ * many short steps. It costs the data path two plain stores and one load per step; no clock,
+ * no allocation.
  *
  * @example
  *   // The runtime, around each step (task.ts):
@@ -18,7 +18,7 @@ import { clockMs } from './clock.js';
  *   // ... the step ...
  *   watchdogSlots[STEP] = ++count; // even: between steps
  *   if (watchdogSlots[CAUGHT] === count - 1) noteLongStep(task);
- *   // The monitor, at each beat (monitor.ts):
+ *   // The monitor, at each beat (beat-judge.ts):
  *   const long = takeLongStep(); // the step to judge, if one was marked
  */
 

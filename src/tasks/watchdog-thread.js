@@ -2,7 +2,7 @@
 /**
  * The blocked-loop watchdog: a thread of its own that looks, every `lookMs`, at the memory it
  * shares with the main thread (`watchdog-slots.ts`), and so sees what the main thread is doing
- * while it is stuck. `monitor.ts` starts it and tells the whole story.
+ * while it is stuck. `watchdog.ts` starts it; `monitor.ts` tells the whole story.
  *
  * At each look it reads the runtime's step counter and the monitor's heartbeat. If neither
  * moved since the last look, the main thread is still in the same state:
