@@ -41,7 +41,7 @@ export class BeatJudge {
     this.waitedAtFrom = main.waitedMs;
   }
 
-  /** One beat: tells the watchdog, and returns what to report if the loop was held. */
+  /** One beat: tells the watchdog, and returns the event to report, if there is one. */
   beat(): BlockedLoopEvent | undefined {
     const now = clockMs();
     // The main thread's times as the watchdog read them last, before this beat: the baseline
