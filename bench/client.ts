@@ -3,23 +3,24 @@
  * hand-written client's, against the same bare `net` echo server (bare-server.ts).
  *
  *   npm run bench:client                       # 3 rounds, 5 s of turns per client, 500 connections, 64 B
- *   node dist/load/bench/client.js --rounds 1 --seconds 2
- *   node dist/load/bench/client.js --control   # minimal against a second minimal client: the noise floor
- *   node dist/load/bench/client.js --tasks     # minimal against the same client written as tasks (task-client.ts)
+ *   node dist/bench/client.js --rounds 1 --seconds 2
+ *   node dist/bench/client.js --control   # minimal against a second minimal client: the noise floor
+ *   node dist/bench/client.js --tasks     # minimal against the same client written as tasks (task-client.ts)
  *
  * Part 1, same core: the server runs on core 1; both clients are connected, both on core 0
- * (taskset), and take half-second turns (harness.ts: the other is frozen meanwhile). The
+ * (taskset), and take half-second turns (harness/turns.ts; the other is frozen meanwhile). The
  * server's echoed bytes count the messages. Goal: echo-load --workers 1 >= 0.95 x the
  * minimal client, although it checks every byte and records every latency.
  * Part 2, --workers 2 on both cores next to the server: the server's one thread should be the
  * saturated one (CPU close to 100% of a core) while echo-load still has room.
  */
-import { BARE_SERVER, built, Child, ECHO_LOAD, hasTaskset, startServer as launchServer, type RunningServer } from './children.js';
-import { count, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
-import { bytesWritten, cpuSeconds } from './proc.js';
+import {
+  BARE_SERVER, built, bytesWritten, Child, count, cpuSeconds, ECHO_LOAD, hasTaskset, median,
+  readOptions, runBenchmark, type RunningServer, sleep, startServer as launchServer, takeTurns,
+} from './harness/index.js';
 
-const MINIMAL = built('./minimal-client.js');
-const TASKS = built('./task-client.js');
+const MINIMAL = built('contenders/minimal-client.js');
+const TASKS = built('contenders/task-client.js');
 
 const { rounds, seconds, clients, size, control, tasks } = readOptions('npm run bench:client -- [options]', {
   rounds: { help: 'rounds of turns', default: '3' },

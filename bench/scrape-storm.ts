@@ -4,7 +4,7 @@
  * keeps CONNECTIONS connections ping-ponging 64 B messages the whole time, and a storm client
  * (storm-client.ts: autocannon's programmatic API) hammers `/metrics` and `/healthz` with a few
  * connections each, as fast as they are answered. The storm is switched on and off in short
- * alternating turns (off on on off ...; harness.ts says why turns), so that the echo throughput
+ * alternating turns (off on on off ...; harness/turns.ts says why turns), so that the echo throughput
  * with and without it is compared in the same stretches of this machine's speed.
  *
  * Reports the echo throughput ratio storm / no storm (target >= 0.95), the server's CPU per
@@ -22,9 +22,10 @@
  * (bytes - 8 x writes) / (64 - 8) takes those out exactly, and the storm-off turns check that
  * every main-thread write is one echo.
  */
-import { built, Child, ECHO_SERVER, hasTaskset, pingClient, startServer } from './children.js';
-import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
-import { cpuSeconds, threadWrites } from './proc.js';
+import {
+  built, Child, count, cpuSeconds, duration, ECHO_SERVER, hasTaskset, median, pingClient,
+  readOptions, runBenchmark, sleep, startServer, takeTurns, threadWrites,
+} from './harness/index.js';
 
 const { rounds, turns, turnMs, clients, connections, json } = readOptions('npm run bench:storm -- [options]', {
   rounds: { help: 'rounds of turns (each gives one ratio; the report takes the median)', default: '3' },
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
   try {
     const pinger = new Child([...ping.command, String(server.port), String(clients), String(SIZE), '0', '86400000'], { core: 1 }, 'ping-client');
     children.push(pinger);
-    const storm = new Child([process.execPath, built('./storm-client.js'), `http://127.0.0.1:${server.metricsPort}`, String(connections)], {
+    const storm = new Child([process.execPath, built('loads/storm-client.js'), `http://127.0.0.1:${server.metricsPort}`, String(connections)], {
       core: 1,
       stdin: true,
     });

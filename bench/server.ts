@@ -14,10 +14,12 @@
  * Usage: npm run bench -- [--duration 1s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory]
  *   (--duration is the measured length of one turn; see throughputInTurns)
  */
-import { OptionError } from '../../src/parse-option.js';
-import { BARE_SERVER, built, Child, ECHO_SERVER, hasTaskset, pingClient, startServer as launchServer, type RunningServer } from './children.js';
-import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
-import { bytesWritten, cpuSeconds } from './proc.js';
+import { OptionError } from '../src/parse-option.js';
+import {
+  BARE_SERVER, built, bytesWritten, Child, count, cpuSeconds, duration, ECHO_SERVER, hasTaskset,
+  median, pingClient, readOptions, runBenchmark, type RunningServer, sleep,
+  startServer as launchServer, takeTurns,
+} from './harness/index.js';
 
 const SERVERS = {
   bare: [BARE_SERVER, '0'],
@@ -71,7 +73,7 @@ interface Pair {
 
 /**
  * All servers run at once, each with its own client, and take turns: only one pair runs, the
- * others are frozen (SIGSTOP), in the order A B C C B A ... (see harness.ts). Messages are
+ * others are frozen (SIGSTOP), in the order A B C C B A ... (see harness/turns.ts). Messages are
  * counted from the bytes each server wrote (/proc/PID/io), which costs neither side anything.
  * A server with metrics is scraped once during each of its turns (one scrape a second of its
  * running time).
@@ -122,10 +124,10 @@ async function throughputInTurns(size: number, turns: number, turnMs: number): P
 
 /** Memory per idle connection, after a GC before and after the connections are opened. */
 async function idleMemory(name: ServerName, connections: number): Promise<{ rss: number; heap: number }> {
-  const server = await startServer(name, ['--expose-gc', '--import', built('./gc-probe.js')]);
+  const server = await startServer(name, ['--expose-gc', '--import', built('harness/gc-probe.js')]);
   await sleep(500);
   const before = await memoryAfterGc(server.child);
-  const client = new Child([process.execPath, built('./idle-client.js'), String(server.port), String(connections)], { core: 1 });
+  const client = new Child([process.execPath, built('loads/idle-client.js'), String(server.port), String(connections)], { core: 1 });
   const failed = await client.line((line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
   if (Number(failed) > 0) throw new Error(`${name}: ${failed} idle connections failed`);
   await sleep(1000); // let the server take them all

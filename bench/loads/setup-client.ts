@@ -1,5 +1,5 @@
 /**
- * The load of the TLS and PROXY benchmark (load/bench/tls-proxy.ts). Usage:
+ * The load of the TLS and PROXY benchmark (bench/tls-proxy.ts). Usage:
  *   setup-client.js MODE PORT CONCURRENCY SIZE
  * MODE `ping-tls`: CONCURRENCY TLS connections, each sending a SIZE-byte message and waiting
  * for SIZE bytes back, again and again. MODE `churn-tls`, `churn-plain`, `churn-proxy-v2`:
@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import tls from 'node:tls';
-import { encodeProxyHeader } from '../proxy-header.js';
+import { encodeProxyHeader } from '../../load/proxy-header.js';
 
 const [mode, portText, concurrencyText, sizeText] = process.argv.slice(2) as [string, string, string, string];
 const [port, concurrency, size] = [Number(portText), Number(concurrencyText), Number(sizeText)];
