@@ -25,8 +25,8 @@
  * window, so the windows of one run agree within a few per cent (single rounds in turns
  * scatter from 0.7 to 1.4), though whole runs still differ from each other by more than
  * that; the price is a core shared with the other server, whose caches both see. CPU per
- * message or connection is the figure to read there: the servers no longer have a core
- * each, so throughput is not the same measure as in turns.
+ * message or connection is the figure to read there: the two servers share core 0, so
+ * throughput is not the same measure as in turns, where each has the core to itself.
  *
  * Usage: npm run bench:tls -- [--duration 1s] [--rounds 3] [--clients 100] [--churn 16] [--size 1024] [--warmup 5s] [--together]
  */

@@ -45,3 +45,19 @@ export function checkout(directory: string): Checkout {
 export const THIS_CHECKOUT = checkout(fileURLToPath(new URL('../../../', import.meta.url)));
 export const ECHO_SERVER = THIS_CHECKOUT.echoServer;
 export const ECHO_LOAD = THIS_CHECKOUT.echoLoad;
+
+/**
+ * The checkout that `--baseline DIR` names, or undefined without the option; a bad one is an
+ * Error whose one line names the option.
+ *
+ * @example
+ *   baselineCheckout('/nonexistent') // throws: --baseline /nonexistent: no readable package.json there ...
+ */
+export function baselineCheckout(directory: string | undefined): Checkout | undefined {
+  if (directory === undefined) return undefined;
+  try {
+    return checkout(directory);
+  } catch (error) {
+    throw new Error(`--baseline ${(error as Error).message}`);
+  }
+}

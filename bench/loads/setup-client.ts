@@ -45,8 +45,8 @@ function ping(): void {
  * are there at connect time: the same packets as without a header. Each loop has its own
  * header (its own source address, 10.0.x.y), built once: the server still parses one for every
  * connection, and the client does the same work per connection in both modes. (Built per
- * connection from the socket's own address, it cost this client, near a full core of its own,
- * enough to lower the rate it could drive with PROXY on.)
+ * connection from the socket's own address, the header costs this client, near a full core of
+ * its own, enough to lower the rate it drives with PROXY on.)
  */
 const firstWrites = Array.from({ length: concurrency }, (_, loop) => {
   if (mode !== 'churn-proxy-v2') return message;
