@@ -21,8 +21,9 @@
  */
 import { OptionError } from '../src/parse-option.js';
 import {
-  BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds, ECHO_LOAD, hasTaskset, median,
-  readOptions, runBenchmark, type RunningServer, sleep, startServer as launchServer, takeTurns,
+  BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds,
+  ECHO_LOAD, hasTaskset, median, readOptions, runBenchmark, type RunningServer, sleep,
+  startServer as launchServer, takeTurns,
 } from './harness/index.js';
 
 const MINIMAL = built('contenders/minimal-client.js');
@@ -117,8 +118,10 @@ interface Contender {
 }
 
 /** echo-load runs until the benchmark stops it (SIGINT: it then reports what it saw, errors included). */
-const echoLoadArgv = (program: string, port: number) =>
-  [process.execPath, program, '--port', String(port), '--clients', String(clients), '--size', String(size), '--workers', '1', '--duration', '24h', '--json', '--no-progress'];
+const echoLoadArgv = (program: string, port: number) => [
+  ...[process.execPath, program, '--port', String(port), '--clients', String(clients), '--size', String(size), '--workers', '1'],
+  ...['--duration', '24h', '--json', '--no-progress'],
+];
 
 /** Part 1's clients in turn order: the minimal client, the one compared with it, the baseline's echo-load. */
 function contenders(port: number, baseline: Checkout | undefined): Contender[] {

@@ -21,9 +21,9 @@
  */
 import { OptionError } from '../src/parse-option.js';
 import {
-  BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds, duration, ECHO_SERVER, hasTaskset,
-  median, pingClient, readOptions, runBenchmark, type RunningServer, sleep,
-  startServer as launchServer, takeTurns,
+  BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds,
+  duration, ECHO_SERVER, hasTaskset, median, pingClient, readOptions, runBenchmark,
+  type RunningServer, sleep, startServer as launchServer, takeTurns,
 } from './harness/index.js';
 
 const ECHO = ['--port', '0', '--log-level', 'info'];
@@ -184,7 +184,9 @@ async function memory(baseline: Checkout | undefined): Promise<void> {
   const bare = await idleMemory('bare', [BARE_SERVER, '0'], idle);
   const echo = await idleMemory('echo', [ECHO_SERVER, ...SETUPS.metrics], idle);
   const describe = (name: string, m: { rss: number; heap: number }) => `${name} ${kib(m.rss)} resident (${kib(m.heap)} JS heap)`;
-  let line = `idle memory at ${idle} connections, after GC, per connection: ${describe('bare', bare)}, ${describe('echo', echo)}, resident ratio ${(echo.rss / bare.rss).toFixed(3)}`;
+  let line =
+    `idle memory at ${idle} connections, after GC, per connection: ` +
+    `${describe('bare', bare)}, ${describe('echo', echo)}, resident ratio ${(echo.rss / bare.rss).toFixed(3)}`;
   if (baseline !== undefined) {
     const before = await idleMemory('baseline-echo', [baseline.echoServer, ...SETUPS.metrics], idle);
     line += `; ${describe('baseline-echo', before)}, echo / baseline-echo ${(echo.rss / before.rss).toFixed(3)}`;
