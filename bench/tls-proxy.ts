@@ -25,8 +25,8 @@
  * window, so the windows of one run agree within a few per cent (single rounds in turns
  * scatter from 0.7 to 1.4), though whole runs still differ from each other by more than
  * that; the price is a core shared with the other server, whose caches both see. CPU per
- * message or connection is the figure to read there: the servers no longer have a core
- * each, so throughput is not the same measure as in turns.
+ * message or connection is the figure to read there: the two servers share core 0, so
+ * throughput is not the same measure as in turns, where each has the core to itself.
  *
  * Usage: npm run bench:tls -- [--duration 1s] [--rounds 3] [--clients 100] [--churn 16] [--size 1024] [--warmup 5s] [--together]
  */
@@ -34,9 +34,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { built, Child, ECHO_SERVER, hasTaskset } from './children.js';
-import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
-import { cpuSeconds } from './proc.js';
+import {
+  built, Child, count, cpuSeconds, duration, ECHO_SERVER, hasTaskset, median, readOptions,
+  runBenchmark, sleep, takeTurns,
+} from './harness/index.js';
 
 const args = readOptions('npm run bench:tls -- [options]', {
   duration: { help: 'measured length of one turn', default: '1s' },
@@ -54,7 +55,7 @@ const KEY = join(dir, 'key.pem');
 
 const ECHO = [process.execPath, ECHO_SERVER, '--log-level', 'info', '--no-metrics', '--max-blocking', '0'];
 const SERVERS = {
-  bareTls: [process.execPath, built('./bare-tls-server.js'), CERT, KEY, '0'],
+  bareTls: [process.execPath, built('contenders/bare-tls-server.js'), CERT, KEY, '0'],
   echoTls: [...ECHO, '--no-plain', '--tls-port', '0', '--tls-cert', CERT, '--tls-key', KEY],
   echoPlain: [...ECHO, '--port', '0'],
   echoProxy: [...ECHO, '--port', '0', '--proxy-protocol', 'v2'],
@@ -166,7 +167,7 @@ async function together(names: readonly ServerName[], mode: (name: ServerName) =
 /** A server and its client, running, with the client's first count read (it is connected). */
 async function startPair(name: ServerName, mode: (name: ServerName) => string, concurrency: number): Promise<Pair> {
   const { child: server, port } = await startServer(name);
-  const client = new Child([process.execPath, built('./setup-client.js'), mode(name), String(port), String(concurrency), String(args.size)], { core: 1, stdin: true });
+  const client = new Child([process.execPath, built('loads/setup-client.js'), mode(name), String(port), String(concurrency), String(args.size)], { core: 1, stdin: true });
   await clientCount(client);
   return { name, server, client, done: 0, seconds: 0, cpu: 0 };
 }

@@ -2,18 +2,23 @@
  * The processes a benchmark starts: launched with room for many descriptors and pinned to a
  * core where `taskset` exists, read line by line, frozen and thawed for turns, and always
  * ended (SIGTERM, then SIGKILL after a grace period; whatever is still alive when the
- * benchmark exits is killed). The C programs of this folder are compiled here too.
+ * benchmark exits is killed). The benchmarks' C programs are compiled here too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { THIS_CHECKOUT } from './checkout.js';
 
-/** A file of the built project, from dist/load/bench/ (where the benchmarks run). */
-export const built = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-export const ECHO_SERVER = built('../../src/cli/echo-server.js');
-export const BARE_SERVER = built('./bare-server.js');
-export const ECHO_LOAD = built('../cli.js');
+/**
+ * A built program of the benchmarks, by its path under dist/bench/ (where they run).
+ *
+ * @example
+ *   built('loads/idle-client.js')
+ */
+export const built = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+export const BARE_SERVER = built('contenders/bare-server.js');
 
 /** Whether `taskset` works here; without it the benchmarks run unpinned and say so. */
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -33,7 +38,7 @@ const live = new Set<Child>();
  * logs into a full pipe would block) and kept; stderr goes to the benchmark's.
  *
  * @example
- *   const server = new Child([process.execPath, 'bare-server.js', '0'], { core: 0 });
+ *   const server = new Child([process.execPath, BARE_SERVER, '0'], { core: 0 });
  *   const port = await server.line((l) => /^listening (\d+)$/.exec(l)?.[1]);
  *   await server.stop();
  */
@@ -153,18 +158,17 @@ process.on('exit', () => {
 });
 
 /**
- * Compiles `load/bench/NAME.c` with `cc -O2` into `.bench/NAME` and returns the binary's
- * path, or undefined when there is no C compiler (or the build fails).
+ * Compiles `bench/PATH.c` with `cc -O2` into `.bench/NAME` (the file's name) and returns the
+ * binary's path, or undefined when there is no C compiler (or the build fails).
  *
  * @example
- *   const client = compileC('ping-client') ?? 'node ping-client.js';
+ *   const client = compileC('loads/ping-client') ?? 'node ping-client.js';
  */
-export function compileC(name: string): string | undefined {
-  // From dist/load/bench/ (where this runs) back to the sources.
-  const source = fileURLToPath(new URL(`../../../load/bench/${name}.c`, import.meta.url));
-  const directory = fileURLToPath(new URL('../../../.bench/', import.meta.url));
+export function compileC(path: string): string | undefined {
+  const source = join(THIS_CHECKOUT.root, 'bench', `${path}.c`);
+  const directory = join(THIS_CHECKOUT.root, '.bench');
   mkdirSync(directory, { recursive: true });
-  const binary = `${directory}${name}`;
+  const binary = join(directory, path.split('/').at(-1)!);
   return spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' }).status === 0 ? binary : undefined;
 }
 
@@ -175,8 +179,8 @@ export function compileC(name: string): string | undefined {
  * little (CPU per message still does). Arguments: PORT CLIENTS SIZE WARMUP_MS DURATION_MS.
  */
 export function pingClient(): { command: string[]; kind: 'C' | 'Node.js' } {
-  const binary = compileC('ping-client');
-  return binary !== undefined ? { command: [binary], kind: 'C' } : { command: [process.execPath, built('./ping-client.js')], kind: 'Node.js' };
+  const binary = compileC('loads/ping-client');
+  return binary !== undefined ? { command: [binary], kind: 'C' } : { command: [process.execPath, built('loads/ping-client.js')], kind: 'Node.js' };
 }
 
 /** A server that listens: its process, its port, and its metrics port if it has one. */

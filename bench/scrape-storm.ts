@@ -4,7 +4,7 @@
  * keeps CONNECTIONS connections ping-ponging 64 B messages the whole time, and a storm client
  * (storm-client.ts: autocannon's programmatic API) hammers `/metrics` and `/healthz` with a few
  * connections each, as fast as they are answered. The storm is switched on and off in short
- * alternating turns (off on on off ...; harness.ts says why turns), so that the echo throughput
+ * alternating turns (off on on off ...; harness/turns.ts says why turns), so that the echo throughput
  * with and without it is compared in the same stretches of this machine's speed.
  *
  * Reports the echo throughput ratio storm / no storm (target >= 0.95), the server's CPU per
@@ -22,9 +22,10 @@
  * (bytes - 8 x writes) / (64 - 8) takes those out exactly, and the storm-off turns check that
  * every main-thread write is one echo.
  */
-import { built, Child, ECHO_SERVER, hasTaskset, pingClient, startServer } from './children.js';
-import { count, duration, median, readOptions, runBenchmark, sleep, takeTurns } from './harness.js';
-import { cpuSeconds, threadWrites } from './proc.js';
+import {
+  built, Child, count, cpuSeconds, duration, ECHO_SERVER, hasTaskset, median, pingClient,
+  readOptions, runBenchmark, sleep, startServer, takeTurns, threadWrites,
+} from './harness/index.js';
 
 const { rounds, turns, turnMs, clients, connections, json } = readOptions('npm run bench:storm -- [options]', {
   rounds: { help: 'rounds of turns (each gives one ratio; the report takes the median)', default: '3' },
@@ -86,86 +87,99 @@ interface Endpoint {
   statusCodeStats: Record<string, { count: number }>;
 }
 
+/** autocannon's results for the two endpoints, merged over all the storms. */
+type Storms = { metrics: Endpoint | null; healthz: Endpoint | null };
+
+/** The storm client's command (`on`, `off`, `reset`), once it has answered with the same word. */
+async function ask(storm: Child, command: string): Promise<void> {
+  const answer = storm.line((line) => (line === command ? line : undefined), 15_000);
+  storm.send(command);
+  await answer;
+}
+
+/** Warm-up: the echo connections settle, and the first storms meet a cold /metrics path. */
+async function warmUp(storm: Child): Promise<void> {
+  await sleep(1000);
+  await ask(storm, 'on');
+  await sleep(1000);
+  await ask(storm, 'off');
+  await ask(storm, 'reset');
+}
+
+/** One round of storm-off and storm-on turns, and their ratios; prints its line. */
+async function stormRound(round: number, pid: number, pinger: Child, storm: Child): Promise<Round> {
+  const totals: Record<Storm, Totals> = { off: empty(), on: empty() };
+  await takeTurns<Storm>(['off', 'on'], {
+    turns,
+    turnMs,
+    settleMs: SETTLE_MS,
+    start: (state) => (state === 'on' ? ask(storm, 'on') : undefined),
+    stop: (state) => (state === 'on' ? ask(storm, 'off') : undefined),
+    measure: (state) => {
+      pinger.check();
+      const snapshot = () => ({
+        at: performance.now(),
+        writes: threadWrites(pid),
+        server: cpuSeconds(pid),
+        main: cpuSeconds(pid, pid),
+        load: cpuSeconds(pinger.pid) + cpuSeconds(storm.pid),
+      });
+      const from = snapshot();
+      return () => {
+        const to = snapshot();
+        const total = totals[state];
+        total.seconds += (to.at - from.at) / 1000;
+        total.bytes += to.writes.bytes - from.writes.bytes;
+        total.calls += to.writes.calls - from.writes.calls;
+        total.serverCpu += to.server - from.server;
+        total.mainCpu += to.main - from.main;
+        total.loadCpu += to.load - from.load;
+      };
+    },
+  });
+  const { off, on } = totals;
+  const result: Round = {
+    off,
+    on,
+    throughputRatio: rate(on) / rate(off),
+    cpuRatio: cpuPerEcho(on, on.serverCpu) / cpuPerEcho(off, off.serverCpu),
+    mainCpuRatio: cpuPerEcho(on, on.mainCpu) / cpuPerEcho(off, off.mainCpu),
+  };
+  const side = (t: Totals) => `${int(rate(t))} msg/s, ${cpuPerEcho(t, t.serverCpu).toFixed(2)} µs CPU/msg`;
+  say(`round ${round}: no storm ${side(off)}; storm ${side(on)}; throughput ${result.throughputRatio.toFixed(3)}, CPU/msg ${result.cpuRatio.toFixed(3)}`);
+  return result;
+}
+
+/** Ends the storm client and reads the merged results it prints. */
+async function stormResults(storm: Child): Promise<Storms> {
+  const end = storm.line((line) => (line.startsWith('{') ? line : undefined), 15_000);
+  storm.send('end');
+  return JSON.parse(await end) as Storms;
+}
+
 async function main(): Promise<void> {
   const ping = pingClient();
   const server = await startServer([process.execPath, ECHO_SERVER, '--port', '0', '--metrics-port', '0'], { core: 0 });
   const pid = server.child.pid;
   const children: Child[] = [server.child];
   const roundsDone: Round[] = [];
-  let storms: { metrics: Endpoint | null; healthz: Endpoint | null };
+  let storms: Storms;
   try {
     const pinger = new Child([...ping.command, String(server.port), String(clients), String(SIZE), '0', '86400000'], { core: 1 }, 'ping-client');
     children.push(pinger);
-    const storm = new Child([process.execPath, built('./storm-client.js'), `http://127.0.0.1:${server.metricsPort}`, String(connections)], {
+    const storm = new Child([process.execPath, built('loads/storm-client.js'), `http://127.0.0.1:${server.metricsPort}`, String(connections)], {
       core: 1,
       stdin: true,
     });
     children.push(storm);
-    const ask = async (command: string) => {
-      const answer = storm.line((line) => (line === command ? line : undefined), 15_000);
-      storm.send(command);
-      await answer;
-    };
     say(
       `scrape storm: echo-server (defaults) on core 0; ${ping.kind} ping client (${clients} connections, ${SIZE} B) and autocannon ` +
         `(${connections} connections each on /metrics and /healthz) on core 1${hasTaskset ? '' : ' (no taskset: not pinned)'}; ` +
         `${rounds} round(s) of ${turns} storm-on and ${turns} storm-off turns of ${turnMs} ms`,
     );
-    // Warm-up: the echo connections settle, and the first storms meet a cold /metrics path.
-    await sleep(1000);
-    await ask('on');
-    await sleep(1000);
-    await ask('off');
-    await ask('reset');
-
-    for (let round = 1; round <= rounds; round++) {
-      const totals: Record<Storm, Totals> = { off: empty(), on: empty() };
-      await takeTurns<Storm>(['off', 'on'], {
-        turns,
-        turnMs,
-        settleMs: SETTLE_MS,
-        start: (state) => (state === 'on' ? ask('on') : undefined),
-        stop: (state) => (state === 'on' ? ask('off') : undefined),
-        measure: (state) => {
-          pinger.check();
-          const snapshot = () => ({
-            at: performance.now(),
-            writes: threadWrites(pid),
-            server: cpuSeconds(pid),
-            main: cpuSeconds(pid, pid),
-            load: cpuSeconds(pinger.pid) + cpuSeconds(storm.pid),
-          });
-          const from = snapshot();
-          return () => {
-            const to = snapshot();
-            const total = totals[state];
-            total.seconds += (to.at - from.at) / 1000;
-            total.bytes += to.writes.bytes - from.writes.bytes;
-            total.calls += to.writes.calls - from.writes.calls;
-            total.serverCpu += to.server - from.server;
-            total.mainCpu += to.main - from.main;
-            total.loadCpu += to.load - from.load;
-          };
-        },
-      });
-      const { off, on } = totals;
-      const result: Round = {
-        off,
-        on,
-        throughputRatio: rate(on) / rate(off),
-        cpuRatio: cpuPerEcho(on, on.serverCpu) / cpuPerEcho(off, off.serverCpu),
-        mainCpuRatio: cpuPerEcho(on, on.mainCpu) / cpuPerEcho(off, off.mainCpu),
-      };
-      roundsDone.push(result);
-      const side = (t: Totals) => `${int(rate(t))} msg/s, ${cpuPerEcho(t, t.serverCpu).toFixed(2)} µs CPU/msg`;
-      say(
-        `round ${round}: no storm ${side(off)}; storm ${side(on)}; ` +
-          `throughput ${result.throughputRatio.toFixed(3)}, CPU/msg ${result.cpuRatio.toFixed(3)}`,
-      );
-    }
-    const end = storm.line((line) => (line.startsWith('{') ? line : undefined), 15_000);
-    storm.send('end');
-    storms = JSON.parse(await end) as typeof storms;
+    await warmUp(storm);
+    for (let round = 1; round <= rounds; round++) roundsDone.push(await stormRound(round, pid, pinger, storm));
+    storms = await stormResults(storm);
   } finally {
     for (const child of children.reverse()) await child.stop();
   }
@@ -175,7 +189,7 @@ async function main(): Promise<void> {
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const say = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
-function report(roundsDone: readonly Round[], storms: { metrics: Endpoint | null; healthz: Endpoint | null }): void {
+function report(roundsDone: readonly Round[], storms: Storms): void {
   const pick = (f: (r: Round) => number) => roundsDone.map(f);
   const stormSeconds = roundsDone.reduce((sum, r) => sum + r.on.seconds, 0);
   const offSeconds = roundsDone.reduce((sum, r) => sum + r.off.seconds, 0);

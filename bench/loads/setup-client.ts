@@ -1,5 +1,5 @@
 /**
- * The load of the TLS and PROXY benchmark (load/bench/tls-proxy.ts). Usage:
+ * The load of the TLS and PROXY benchmark (bench/tls-proxy.ts). Usage:
  *   setup-client.js MODE PORT CONCURRENCY SIZE
  * MODE `ping-tls`: CONCURRENCY TLS connections, each sending a SIZE-byte message and waiting
  * for SIZE bytes back, again and again. MODE `churn-tls`, `churn-plain`, `churn-proxy-v2`:
@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import tls from 'node:tls';
-import { encodeProxyHeader } from '../proxy-header.js';
+import { encodeProxyHeader } from '../../load/proxy-header.js';
 
 const [mode, portText, concurrencyText, sizeText] = process.argv.slice(2) as [string, string, string, string];
 const [port, concurrency, size] = [Number(portText), Number(concurrencyText), Number(sizeText)];
@@ -45,8 +45,8 @@ function ping(): void {
  * are there at connect time: the same packets as without a header. Each loop has its own
  * header (its own source address, 10.0.x.y), built once: the server still parses one for every
  * connection, and the client does the same work per connection in both modes. (Built per
- * connection from the socket's own address, it cost this client, near a full core of its own,
- * enough to lower the rate it could drive with PROXY on.)
+ * connection from the socket's own address, the header costs this client, near a full core of
+ * its own, enough to lower the rate it drives with PROXY on.)
  */
 const firstWrites = Array.from({ length: concurrency }, (_, loop) => {
   if (mode !== 'churn-proxy-v2') return message;

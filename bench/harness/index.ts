@@ -1,0 +1,6 @@
+export * from './checkout.js';
+export * from './children.js';
+export * from './options.js';
+export * from './proc.js';
+export * from './run-benchmark.js';
+export * from './turns.js';

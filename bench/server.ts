@@ -1,0 +1,207 @@
+/**
+ * Server benchmark (not a test): echo-server against a bare `net` echo server, in the same
+ * run, alternating, and prints ratios (the machines are shared and noisy: only ratios within
+ * one run mean anything).
+ *
+ * - throughput: CLIENTS connections ping-pong SIZE-byte messages; servers on core 0, clients on
+ *   core 1 where `taskset` exists, all servers taking turns. Reports messages/s and the server's
+ *   CPU time per message for the bare server; echo-server with nothing watching it (`--no-metrics
+ *   --max-blocking 0`); with the blocked-loop detector (`--no-metrics`); and with its defaults
+ *   (metrics and detector), scraped once a second. Each watching layer is compared with the one
+ *   below it, so its own cost shows.
+ * - memory: IDLE connections held open; reports the server's resident memory per connection.
+ *
+ * With `--baseline <checkout>` (another built checkout of this project) that checkout's
+ * echo-server joins as `baseline-echo`: in the throughput turns with `echo`'s arguments, in
+ * the memory figure with its defaults as `echo` there; the ratios then include echo /
+ * baseline-echo, before and after a change in the same run.
+ *
+ * Usage: npm run bench -- [--duration 1s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory] [--baseline DIR]
+ *   (--duration is the measured length of one turn; see throughputInTurns)
+ */
+import { OptionError } from '../src/parse-option.js';
+import {
+  BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds,
+  duration, ECHO_SERVER, hasTaskset, median, pingClient, readOptions, runBenchmark,
+  type RunningServer, sleep, startServer as launchServer, takeTurns,
+} from './harness/index.js';
+
+const ECHO = ['--port', '0', '--log-level', 'info'];
+/** echo-server's set-ups, each with one watching layer more than the one before. */
+const SETUPS = {
+  echo: [...ECHO, '--no-metrics', '--max-blocking', '0'],
+  watched: [...ECHO, '--no-metrics'],
+  // Defaults (metrics and the blocked-loop detector on), scraped once a second during the run.
+  metrics: [...ECHO, '--metrics-port', '0'],
+};
+
+/** The servers of a run, by name in turn order: a Node.js script and its arguments each. */
+type Servers = ReadonlyMap<string, readonly string[]>;
+
+/** The baseline's echo-server runs with `echo`'s arguments, next to this checkout's. */
+function throughputServers(baseline: Checkout | undefined): Servers {
+  return new Map([
+    ['bare', [BARE_SERVER, '0']],
+    ['echo', [ECHO_SERVER, ...SETUPS.echo]],
+    ...(baseline === undefined ? [] : [['baseline-echo', [baseline.echoServer, ...SETUPS.echo]] as const]),
+    ['watched', [ECHO_SERVER, ...SETUPS.watched]],
+    ['metrics', [ECHO_SERVER, ...SETUPS.metrics]],
+  ]);
+}
+
+const args = readOptions('npm run bench -- [options]', {
+  duration: { help: 'measured length of one turn', default: '1s' },
+  rounds: { help: 'rounds (each a median input)', default: '3' },
+  clients: { help: 'ping-pong connections', default: '500' },
+  idle: { help: 'idle connections for the memory figure', default: '10000' },
+  only: { help: 'throughput or memory' },
+  baseline: { help: "another built checkout of echo: its echo-server joins as baseline-echo" },
+}, (o) => {
+  if (o.only !== undefined && o.only !== 'throughput' && o.only !== 'memory') throw new OptionError(`--only must be throughput or memory (got '${o.only}')`);
+  return {
+    turnMs: duration(o.duration, 'duration'),
+    turn: o.duration,
+    rounds: count(o.rounds, 'rounds'),
+    clients: count(o.clients, 'clients'),
+    idle: count(o.idle, 'idle'),
+    only: o.only,
+    baseline: o.baseline,
+  };
+});
+
+const PING_CLIENT = pingClient();
+
+/** Starts a server (a Node.js script and its arguments) on core 0. */
+function startServer(script: readonly string[], nodeFlags: string[] = []): Promise<RunningServer> {
+  return launchServer([process.execPath, ...nodeFlags, ...script], { core: 0 });
+}
+
+/** Asks a server started with the GC probe to collect garbage and report its memory. */
+async function memoryAfterGc(child: Child): Promise<{ rss: number; heap: number }> {
+  const reply = child.line((line) => /^memory (\d+) (\d+)$/.exec(line) ?? undefined);
+  child.signal('SIGUSR2');
+  const [, rss, heap] = await reply;
+  return { rss: Number(rss), heap: Number(heap) };
+}
+
+interface ThroughputSample {
+  rate: number;
+  cpuPerMessageUs: number;
+}
+
+/** A server and the client that loads it: they run, or are frozen, together. */
+interface Pair {
+  name: string;
+  server: RunningServer;
+  client: Child;
+  messages: number;
+  seconds: number;
+  serverCpu: number;
+}
+
+/**
+ * All servers run at once, each with its own client, and take turns: only one pair runs, the
+ * others are frozen (SIGSTOP), in the order A B C C B A ... (see harness/turns.ts). Messages are
+ * counted from the bytes each server wrote (/proc/PID/io), which costs neither side anything.
+ * A server with metrics is scraped once during each of its turns (one scrape a second of its
+ * running time).
+ */
+async function throughputInTurns(servers: Servers, size: number, turns: number, turnMs: number): Promise<Map<string, ThroughputSample>> {
+  const pairs: Pair[] = [];
+  const both = (pair: Pair, act: (child: Child) => void) => [pair.client, pair.server.child].forEach(act);
+  try {
+    for (const [name, script] of servers) {
+      const server = await startServer(script);
+      const client = new Child([...PING_CLIENT.command, String(server.port), String(args.clients), String(size), '0', '86400000'], { core: 1 });
+      pairs.push({ name, server, client, messages: 0, seconds: 0, serverCpu: 0 });
+      await sleep(1000); // all connections up and warm
+      both(pairs.at(-1)!, (child) => child.freeze());
+    }
+    await takeTurns(pairs, {
+      turns,
+      turnMs,
+      settleMs: 200, // the backlog of the frozen time is answered first
+      start: (pair) => both(pair, (child) => child.thaw()),
+      stop: (pair) => both(pair, (child) => child.freeze()),
+      measure: (pair) => {
+        if (pair.server.metricsPort !== undefined) {
+          void fetch(`http://127.0.0.1:${pair.server.metricsPort}/metrics`).then((r) => r.text(), () => {});
+        }
+        const pid = pair.server.child.pid;
+        const from = { at: performance.now(), bytes: bytesWritten(pid), cpu: cpuSeconds(pid) };
+        return () => {
+          pair.seconds += (performance.now() - from.at) / 1000;
+          pair.messages += (bytesWritten(pid) - from.bytes) / size;
+          pair.serverCpu += cpuSeconds(pid) - from.cpu;
+        };
+      },
+    });
+  } finally {
+    for (const pair of pairs) {
+      await pair.client.stop();
+      await pair.server.child.stop();
+    }
+  }
+  return new Map(pairs.map((pair) => [pair.name, { rate: pair.messages / pair.seconds, cpuPerMessageUs: (pair.serverCpu / pair.messages) * 1e6 }]));
+}
+
+/** `rounds` rounds of turns at one message size, and the lines that report their medians. */
+async function throughput(servers: Servers, size: number): Promise<void> {
+  const samples = new Map([...servers.keys()].map((name) => [name, [] as ThroughputSample[]]));
+  for (let round = 0; round < args.rounds; round++) {
+    const result = await throughputInTurns(servers, size, 4, args.turnMs);
+    for (const [name, sample] of result) samples.get(name)!.push(sample);
+  }
+  const rate = (n: string) => median(samples.get(n)!.map((s) => s.rate));
+  const cpu = (n: string) => median(samples.get(n)!.map((s) => s.cpuPerMessageUs));
+  const line = (n: string) => `${n} ${rate(n).toFixed(0)} msg/s ${cpu(n).toFixed(2)} µs CPU/msg`;
+  const ratios = (a: string, b: string) => `throughput ${(rate(a) / rate(b)).toFixed(3)}, CPU/msg ${(cpu(a) / cpu(b)).toFixed(3)}`;
+  console.log(`${String(size).padStart(5)} B  ${[...servers.keys()].map(line).join(' | ')}`);
+  console.log(`         echo / bare: ${ratios('echo', 'bare')}`);
+  if (servers.has('baseline-echo')) console.log(`         echo / baseline-echo: ${ratios('echo', 'baseline-echo')}`);
+  console.log(`         detector on / off: ${ratios('watched', 'echo')};  metrics scraped 1/s / none: ${ratios('metrics', 'watched')}`);
+}
+
+/** Memory per idle connection, after a GC before and after the connections are opened. */
+async function idleMemory(name: string, script: readonly string[], connections: number): Promise<{ rss: number; heap: number }> {
+  const server = await startServer(script, ['--expose-gc', '--import', built('harness/gc-probe.js')]);
+  await sleep(500);
+  const before = await memoryAfterGc(server.child);
+  const client = new Child([process.execPath, built('loads/idle-client.js'), String(server.port), String(connections)], { core: 1 });
+  const failed = await client.line((line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
+  if (Number(failed) > 0) throw new Error(`${name}: ${failed} idle connections failed`);
+  await sleep(1000); // let the server take them all
+  const after = await memoryAfterGc(server.child);
+  await client.stop();
+  await server.child.stop();
+  return { rss: (after.rss - before.rss) / connections, heap: (after.heap - before.heap) / connections };
+}
+
+/** The memory figure: the bare server, echo-server with its defaults, and the baseline's likewise. */
+async function memory(baseline: Checkout | undefined): Promise<void> {
+  const idle = args.idle;
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
+  const bare = await idleMemory('bare', [BARE_SERVER, '0'], idle);
+  const echo = await idleMemory('echo', [ECHO_SERVER, ...SETUPS.metrics], idle);
+  const describe = (name: string, m: { rss: number; heap: number }) => `${name} ${kib(m.rss)} resident (${kib(m.heap)} JS heap)`;
+  let line =
+    `idle memory at ${idle} connections, after GC, per connection: ` +
+    `${describe('bare', bare)}, ${describe('echo', echo)}, resident ratio ${(echo.rss / bare.rss).toFixed(3)}`;
+  if (baseline !== undefined) {
+    const before = await idleMemory('baseline-echo', [baseline.echoServer, ...SETUPS.metrics], idle);
+    line += `; ${describe('baseline-echo', before)}, echo / baseline-echo ${(echo.rss / before.rss).toFixed(3)}`;
+  }
+  console.log(line);
+}
+
+async function main(): Promise<void> {
+  const baseline = baselineCheckout(args.baseline);
+  console.log(
+    `server benchmark: ${args.clients} clients, turns of ${args.turn}, 4 turns per server x ${args.rounds} rounds, ` +
+      `${PING_CLIENT.kind} client, taskset: ${hasTaskset ? 'yes' : 'no'}${baseline === undefined ? '' : `, baseline-echo from ${baseline.root}`}`,
+  );
+  if (args.only !== 'memory') for (const size of [64, 1024]) await throughput(throughputServers(baseline), size);
+  if (args.only !== 'throughput') await memory(baseline);
+}
+
+runBenchmark('bench', main);
