@@ -1,7 +1,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import { withTimeout, type Operation } from '../tasks/index.js';
 import type { Connection } from './connection.js';
-import { INCOMPLETE, parseProxyHeader, ProxyHeaderError, type ProxyHeader, type ProxyProtocolMode } from './proxy-protocol.js';
+import { INCOMPLETE, parseProxyHeader, ProxyHeaderError, type ProxyHeader, type ProxyProtocolMode } from './proxy-protocol/index.js';
 
 /** How the server takes PROXY protocol headers (`--proxy-protocol`, `--proxy-protocol-from`). */
 export interface ProxySettings {

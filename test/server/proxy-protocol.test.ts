@@ -10,7 +10,7 @@ import {
   type ProxyHeader,
   type ProxyHeaderFailure,
   type ProxyProtocolMode,
-} from '../../src/server/proxy-protocol.js';
+} from '../../src/server/proxy-protocol/index.js';
 import { anyHeader, buildV2, completeV1, completeV2, crc32c, isValidV1Line, nodeIpv6, normalizeIpv6, v1Header, v2Header, V2_SIGNATURE } from '../support/proxy-headers.js';
 
 const MODES: ProxyProtocolMode[] = ['v1', 'v2', 'any'];

@@ -7,7 +7,7 @@
  */
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import fc from 'fast-check';
-import type { ProxyHeader } from '../../src/server/proxy-protocol.js';
+import type { ProxyHeader } from '../../src/server/proxy-protocol/index.js';
 
 export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
