@@ -8,7 +8,8 @@ import { Listener } from './listener.js';
 import { haveOwnSockets } from './own-sockets.js';
 import type { ProxyProtocolMode } from './proxy-protocol/index.js';
 import { RateLimitedWarning } from './rate-limited-warning.js';
-import { trustedPeers, type Subnet } from './receive-proxy-header.js';
+import type { Subnet } from '../parse-option.js';
+import { trustedPeers } from './receive-proxy-header.js';
 import { ServerStats, type ListenerName } from './stats.js';
 import { TlsConfigError, TlsEndpoint, type TlsSettings } from './tls.js';
 
