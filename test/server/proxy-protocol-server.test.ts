@@ -16,7 +16,7 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 /**
  * The PROXY protocol in echo-server itself, a real process: what the header says reaches the
  * logs, what follows it is echoed, every refusal costs one connection and is counted by its
- * reason, and the server goes on serving. The parser's own tests are proxy-protocol.test.ts.
+ * reason, and the server goes on serving. The parser's own tests are in proxy-protocol/.
  */
 
 const SERVER_END = { address: '127.0.0.1', port: 8090 };

@@ -1,5 +1,5 @@
 /**
- * PROXY protocol headers for tests, written apart from the parser (src/server/proxy-protocol.ts)
+ * PROXY protocol headers for tests, written apart from the parser (src/server/proxy-protocol/)
  * from the same specification: fast-check generators of valid headers with what they must
  * parse to, an independent judge of v1 lines (Node's own IP address checks), and completers that
  * find a valid header beginning with given bytes, to check that the parser's INCOMPLETE is only
