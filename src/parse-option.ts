@@ -51,8 +51,8 @@ export function parseInteger(text: string, optionName: string, min: number, max 
   return value;
 }
 
-/** One entry of a subnet list such as `10.0.0.0/8,::1`. */
-export interface SubnetSpec {
+/** One entry of a subnet list such as `10.0.0.0/8,::1`: an address with a prefix length. */
+export interface Subnet {
   address: string;
   prefix: number;
   family: 'ipv4' | 'ipv6';
@@ -66,7 +66,7 @@ export interface SubnetSpec {
  *   parseSubnets('10.0.0.0/8,::1', 'proxy-protocol-from')
  *   // [{ address: '10.0.0.0', prefix: 8, family: 'ipv4' }, { address: '::1', prefix: 128, family: 'ipv6' }]
  */
-export function parseSubnets(text: string, optionName: string): SubnetSpec[] {
+export function parseSubnets(text: string, optionName: string): Subnet[] {
   return text.split(',').map((entry) => {
     const [address = '', prefixText, ...rest] = entry.trim().split('/');
     const family = isIP(address) === 4 ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : undefined;

@@ -1,7 +1,7 @@
 import type { Operation } from '../tasks/index.js';
 import type { Connection } from './connection.js';
 import { echo } from './echo.js';
-import { ProxyHeaderError } from './proxy-protocol.js';
+import { ProxyHeaderError } from './proxy-protocol/index.js';
 import { PeerGoneError, receiveProxyHeader, type ProxySettings } from './receive-proxy-header.js';
 import type { ServerStats } from './stats.js';
 import { TlsHandshakeError, type TlsEndpoint } from './tls.js';

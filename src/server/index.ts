@@ -3,4 +3,4 @@ export { ServerStats, CLOSE_REASONS, LISTENERS, TLS_HANDSHAKE_FAILURES, PROXY_HE
 export { StartupError } from './errors.js';
 export { upperInPlace } from './upper.js';
 export { TLS_CLIENT_AUTH, TlsEndpoint, type TlsClientAuth, type TlsSettings } from './tls.js';
-export { PROXY_PROTOCOL_MODES, type ProxyProtocolMode } from './proxy-protocol.js';
+export { PROXY_PROTOCOL_MODES, type ProxyProtocolMode } from './proxy-protocol/index.js';

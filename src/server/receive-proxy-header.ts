@@ -1,7 +1,8 @@
 import { BlockList, isIPv4 } from 'node:net';
+import type { Subnet } from '../parse-option.js';
 import { withTimeout, type Operation } from '../tasks/index.js';
 import type { Connection } from './connection.js';
-import { INCOMPLETE, parseProxyHeader, ProxyHeaderError, type ProxyHeader, type ProxyProtocolMode } from './proxy-protocol.js';
+import { INCOMPLETE, parseProxyHeader, ProxyHeaderError, type ProxyHeader, type ProxyProtocolMode } from './proxy-protocol/index.js';
 
 /** How the server takes PROXY protocol headers (`--proxy-protocol`, `--proxy-protocol-from`). */
 export interface ProxySettings {
@@ -12,14 +13,7 @@ export interface ProxySettings {
   headerTimeoutMs: number;
 }
 
-/** One entry of `--proxy-protocol-from`: an address with a prefix length. */
-export interface Subnet {
-  address: string;
-  prefix: number;
-  family: 'ipv4' | 'ipv6';
-}
-
-/** The trusted peers as a BlockList (Node's subnet matcher). */
+/** The trusted peers (`--proxy-protocol-from`) as a BlockList (Node's subnet matcher). */
 export function trustedPeers(subnets: readonly Subnet[]): BlockList {
   const list = new BlockList();
   for (const { address, prefix, family } of subnets) list.addSubnet(address, prefix, family);

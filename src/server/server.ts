@@ -6,9 +6,10 @@ import { CLOSE_DEADLINE_MS, Connection, OWN_READS } from './connection.js';
 import { StartupError } from './errors.js';
 import { Listener } from './listener.js';
 import { haveOwnSockets } from './own-sockets.js';
-import type { ProxyProtocolMode } from './proxy-protocol.js';
+import type { ProxyProtocolMode } from './proxy-protocol/index.js';
 import { RateLimitedWarning } from './rate-limited-warning.js';
-import { trustedPeers, type Subnet } from './receive-proxy-header.js';
+import type { Subnet } from '../parse-option.js';
+import { trustedPeers } from './receive-proxy-header.js';
 import { ServerStats, type ListenerName } from './stats.js';
 import { TlsConfigError, TlsEndpoint, type TlsSettings } from './tls.js';
 

@@ -1,4 +1,4 @@
-import { PROXY_HEADER_FAILURES } from './proxy-protocol.js';
+import { PROXY_HEADER_FAILURES } from './proxy-protocol/index.js';
 
 /** Why a connection ended: a small fixed set, so that it can be a metric label. */
 export const CLOSE_REASONS = ['client', 'idle', 'error', 'shutdown', 'setup'] as const;
@@ -12,7 +12,7 @@ export type ListenerName = (typeof LISTENERS)[number];
 export const TLS_HANDSHAKE_FAILURES = ['timeout', 'protocol', 'certificate', 'reset', 'other'] as const;
 export type TlsHandshakeFailure = (typeof TLS_HANDSHAKE_FAILURES)[number];
 
-export { PROXY_HEADER_FAILURES, type ProxyHeaderFailure } from './proxy-protocol.js';
+export { PROXY_HEADER_FAILURES, type ProxyHeaderFailure } from './proxy-protocol/index.js';
 
 /** A counter per value of a fixed set, all present from the start (every label value is exported). */
 function tally<K extends string>(keys: readonly K[]): Record<K, number> {

@@ -2,7 +2,7 @@ import { isIPv6, SocketAddress } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeProxyHeader, proxyClient } from '../../load/proxy-header.js';
-import { INCOMPLETE, parseProxyHeader } from '../../src/server/proxy-protocol.js';
+import { INCOMPLETE, parseProxyHeader } from '../../src/server/proxy-protocol/index.js';
 
 /** Node's text for an address, the form the parser gives back. */
 function canonical(address: string): string {

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeProxyHeader } from '../../load/proxy-header.js';
-import { INCOMPLETE, parseProxyHeader, PROXY_HEADER_FAILURES, ProxyHeaderError, type ProxyHeaderFailure } from '../../src/server/proxy-protocol.js';
+import { INCOMPLETE, parseProxyHeader, PROXY_HEADER_FAILURES, ProxyHeaderError, type ProxyHeaderFailure } from '../../src/server/proxy-protocol/index.js';
 import { metricsPort } from '../deploy/metrics-port.js';
 import { scrape } from '../metrics/scrape.js';
 import { makeCertificates, type TestCertificates } from '../support/certificates.js';
@@ -16,7 +16,7 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 /**
  * The PROXY protocol in echo-server itself, a real process: what the header says reaches the
  * logs, what follows it is echoed, every refusal costs one connection and is counted by its
- * reason, and the server goes on serving. The parser's own tests are proxy-protocol.test.ts.
+ * reason, and the server goes on serving. The parser's own tests are in proxy-protocol/.
  */
 
 const SERVER_END = { address: '127.0.0.1', port: 8090 };

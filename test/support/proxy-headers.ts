@@ -1,5 +1,5 @@
 /**
- * PROXY protocol headers for tests, written apart from the parser (src/server/proxy-protocol.ts)
+ * PROXY protocol headers for tests, written apart from the parser (src/server/proxy-protocol/)
  * from the same specification: fast-check generators of valid headers with what they must
  * parse to, an independent judge of v1 lines (Node's own IP address checks), and completers that
  * find a valid header beginning with given bytes, to check that the parser's INCOMPLETE is only
@@ -7,7 +7,7 @@
  */
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import fc from 'fast-check';
-import type { ProxyHeader } from '../../src/server/proxy-protocol.js';
+import type { ProxyHeader } from '../../src/server/proxy-protocol/index.js';
 
 export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeProxyTlvs, INCOMPLETE, parseProxyHeader, PP2_CLIENT, PP2_TYPE, type ProxyHeader } from '../../src/server/proxy-protocol.js';
-import { CLIENT_SUBJECT, makeCertificates, type TestCertificates } from '../support/certificates.js';
-import { freePort, startHaproxy, type Haproxy } from '../support/haproxy.js';
+import { decodeProxyTlvs, INCOMPLETE, parseProxyHeader, PP2_CLIENT, PP2_TYPE, type ProxyHeader } from '../../../src/server/proxy-protocol/index.js';
+import { CLIENT_SUBJECT, makeCertificates, type TestCertificates } from '../../support/certificates.js';
+import { freePort, startHaproxy, type Haproxy } from '../../support/haproxy.js';
 
 /**
  * Headers from a real sender: HAProxy's `send-proxy` (v1), `send-proxy-v2` with its TLV options,
