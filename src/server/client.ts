@@ -4,7 +4,7 @@ import { echo } from './echo.js';
 import { ProxyHeaderError } from './proxy-protocol.js';
 import { PeerGoneError, receiveProxyHeader, type ProxySettings } from './receive-proxy-header.js';
 import type { ServerStats } from './stats.js';
-import { TlsHandshakeError, type TlsEndpoint } from './tls.js';
+import { startTls, TlsHandshakeError, type TlsEndpoint } from './tls.js';
 
 /** What a connection goes through before its echo begins, as the server was started. */
 export interface ClientSetup {
@@ -29,7 +29,7 @@ export function* serveClient(connection: Connection, stats: ServerStats, setup: 
   let failure: string | undefined;
   try {
     if (setup.proxy !== undefined) yield* receiveProxyHeader(connection, setup.proxy);
-    if (setup.tls !== undefined) yield* connection.startTls(setup.tls);
+    if (setup.tls !== undefined) yield* startTls(connection, setup.tls);
     setup.trace('open', connection);
     yield* echo(connection);
   } catch (error) {
