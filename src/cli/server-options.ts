@@ -8,7 +8,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS } from '../log.js';
 import { formatDuration, OptionError, parseDuration, parseInteger, parseSubnets } from '../parse-option.js';
 import {
+  DEFAULT_PROXY_HEADER_TIMEOUT_MS,
   DEFAULT_SERVER_OPTIONS as DEFAULTS,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_TLS_PORT,
   PROXY_PROTOCOL_MODES,
   TLS_CLIENT_AUTH,
@@ -25,9 +27,6 @@ import {
   type TlsVersion,
 } from '../tls-profile.js';
 import { VERSION } from './version.js';
-
-const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
-const DEFAULT_PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 /** Adapts our parsers to commander, which reports InvalidArgumentError as a one-line error. */
 function using<T>(parse: (text: string) => T): (text: string) => T {

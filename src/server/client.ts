@@ -4,7 +4,7 @@ import { echo } from './echo.js';
 import { ProxyHeaderError } from './proxy-protocol/index.js';
 import { PeerGoneError, receiveProxyHeader, type ProxySettings } from './receive-proxy-header.js';
 import type { ServerStats } from './stats.js';
-import { TlsHandshakeError, type TlsEndpoint } from './tls.js';
+import { startTls, TlsHandshakeError, type TlsEndpoint } from './tls.js';
 
 /** What a connection goes through before its echo begins, as the server was started. */
 export interface ClientSetup {
@@ -18,7 +18,7 @@ export interface ClientSetup {
 
 /**
  * One client's task: it owns its connection from accept to close. First the set-up the
- * server asks for (a PROXY header, a TLS handshake), then the lesson's echo loop. Whatever
+ * server asks for (a PROXY header, a TLS handshake), then the echo loop of docs/lesson.md. Whatever
  * ends it (the client leaving, an error, a failed set-up, a kill at shutdown), `finally`
  * closes the socket and waits until it is closed, and the connection is counted once, with
  * why it ended and how long it lived. A failed set-up is counted by its own reason too.
@@ -29,7 +29,7 @@ export function* serveClient(connection: Connection, stats: ServerStats, setup: 
   let failure: string | undefined;
   try {
     if (setup.proxy !== undefined) yield* receiveProxyHeader(connection, setup.proxy);
-    if (setup.tls !== undefined) yield* connection.startTls(setup.tls);
+    if (setup.tls !== undefined) yield* startTls(connection, setup.tls);
     setup.trace('open', connection);
     yield* echo(connection);
   } catch (error) {

@@ -1,4 +1,11 @@
-export { EchoServer, startEchoServer, DEFAULT_SERVER_OPTIONS, DEFAULT_TLS_PORT, type ServerOptions, type ShutdownReport } from './server.js';
+export { EchoServer, startEchoServer, type ShutdownReport } from './server.js';
+export {
+  DEFAULT_PROXY_HEADER_TIMEOUT_MS,
+  DEFAULT_SERVER_OPTIONS,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_TLS_PORT,
+  type ServerOptions,
+} from './options.js';
 export { ServerStats, CLOSE_REASONS, LISTENERS, TLS_HANDSHAKE_FAILURES, PROXY_HEADER_FAILURES, type CloseReason, type ListenerName } from './stats.js';
 export { StartupError } from './errors.js';
 export { upperInPlace } from './upper.js';

@@ -1,20 +1,18 @@
-import type { AddressInfo, Server, Socket } from 'node:net';
+import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { Mailbox, type Operation } from '../tasks/index.js';
-import { acceptWaiting, haveOwnSockets, socketFromDescriptor, takeOver, watchNewSocketsSoon, type OwnReads } from './own-sockets.js';
+import { StartupError } from './errors.js';
+import { haveOwnSockets, ownAcceptor } from './own-sockets.js';
+import type { SocketReads } from './socket-reads.js';
 import type { ListenerName } from './stats.js';
 
 /**
  * A listening socket seen from a task: `accept()` waits for the next client, like
- * `socket.accept()` in the lesson. Clients reach the acceptor through a mailbox, in the order
- * they came.
+ * `socket.accept()` in the lesson (docs/lesson.md). Clients reach the acceptor through a
+ * mailbox, in the order they came; each reads as `reads` says.
  *
- * With the native socket helper, each time libuv hands over a connection, the listener takes
- * it over and then accepts the rest of the kernel's queue itself (see own-sockets.ts),
- * building each socket to read into `reads`' buffer. When `reads` is undefined (TLS, which
- * takes the socket over later and reads through streams), libuv's socket is kept as it is,
- * and only the rest of the queue is accepted here.
- * Without the helper, the sockets are the ones libuv accepted, paused until their connection
- * starts reading.
+ * Without the native socket helper, the sockets are the ones libuv accepted, paused until
+ * their connection starts reading. With it, the native path (`ownAcceptor`, own-sockets.ts)
+ * takes over each socket libuv hands over and accepts the rest of the kernel's queue itself.
  */
 export class Listener {
   private readonly arrivals = new Mailbox<Socket>();
@@ -24,34 +22,13 @@ export class Listener {
     if (this.arrivals.isEnded) socket.destroy();
     else this.arrivals.put(socket);
   };
-  private readonly takeDescriptor = (fd: number): void => {
-    const socket = socketFromDescriptor(fd, this.reads);
-    if (socket !== undefined) this.take(socket);
-  };
 
   constructor(
     private readonly server: Server,
     readonly name: ListenerName,
-    private readonly reads: OwnReads | undefined,
+    readonly reads: SocketReads,
   ) {
-    server.on('connection', (socket: Socket) => {
-      if (!haveOwnSockets) return this.take(socket);
-      if (this.reads === undefined) {
-        // Reading through its stream anyway (TLS): libuv's socket will do, no second descriptor.
-        this.take(socket);
-      } else {
-        const fd = takeOver(socket);
-        if (fd === undefined) socket.destroy(); // out of descriptors: this client cannot be served now
-        else this.takeDescriptor(fd);
-      }
-      acceptWaiting(server, this.takeDescriptor);
-      watchNewSocketsSoon();
-    });
-  }
-
-  /** Whether its sockets read into the shared buffer (else through their streams). */
-  get ownReads(): boolean {
-    return haveOwnSockets && this.reads !== undefined;
+    server.on('connection', haveOwnSockets ? ownAcceptor(server, reads.onread, this.take) : this.take);
   }
 
   /** The address it listens on. */
@@ -71,6 +48,30 @@ export class Listener {
     for (const socket of this.arrivals.discard()) socket.destroy();
     this.arrivals.end();
   }
+}
+
+/** What `listen` needs to know. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  backlog: number;
+  reusePort: boolean;
+}
+
+/** Opens a listening socket; fails with a StartupError that names the problem (port in use...). */
+export function listen(options: ListenOptions): Promise<Server> {
+  const { host, port, backlog } = options;
+  // Paused on connect: the listener takes each socket over before anything is read from it.
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
+  return new Promise<Server>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, backlog, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
+      server.removeListener('error', reject);
+      resolve(server);
+    });
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw StartupError.fromListen(error, host, port);
+  });
 }
 
 function ignore(): void {}

@@ -50,10 +50,29 @@ function load(): NativeSockets | undefined {
   return undefined;
 }
 
-const native = load();
+let native: NativeSockets | undefined;
+let started = false;
 
-/** Whether the server accepts and reads its sockets itself (decided once, at start-up). */
-export const haveOwnSockets = native !== undefined;
+/**
+ * Whether the server accepts and reads its sockets itself: false until `startOwnSockets` has
+ * found the native helper.
+ */
+export let haveOwnSockets = false;
+
+/**
+ * Loads the native helper (unless `ECHO_NATIVE_SOCKETS=0`) and installs the SIGURG handler
+ * that `watchNewSocketsSoon` relies on; returns whether the helper is there. Called by
+ * whoever starts a server (`EchoServer.start`), before its first accept; once per process,
+ * later calls return the first answer. Nothing here happens at import.
+ */
+export function startOwnSockets(): boolean {
+  if (started) return haveOwnSockets;
+  started = true;
+  native = load();
+  haveOwnSockets = native !== undefined;
+  if (haveOwnSockets) process.on('SIGURG', ignore);
+  return haveOwnSockets;
+}
 
 /** How a socket built from a descriptor reads: see `new net.Socket({ onread })`. */
 export interface OwnReads {
@@ -121,6 +140,31 @@ export function socketFromDescriptor(fd: number, reads: OwnReads | undefined): n
 }
 
 /**
+ * A listening server's 'connection' handler for the native path: each time libuv hands over a
+ * connection, it is taken over (a socket of our own, reading into `reads`) and then the rest of
+ * the kernel's queue is accepted here (`acceptWaiting`), each socket handed to `take`. When
+ * `reads` is undefined (TLS, which reads through streams anyway), libuv's socket is kept as it
+ * is, and only the rest of the queue is accepted here.
+ */
+export function ownAcceptor(server: net.Server, reads: OwnReads | undefined, take: (socket: net.Socket) => void): (socket: net.Socket) => void {
+  const takeDescriptor = (fd: number): void => {
+    const socket = socketFromDescriptor(fd, reads);
+    if (socket !== undefined) take(socket);
+  };
+  return (socket) => {
+    if (reads === undefined) {
+      take(socket); // reading through its stream anyway (TLS): libuv's socket will do, no second descriptor
+    } else {
+      const fd = takeOver(socket);
+      if (fd === undefined) socket.destroy(); // out of descriptors: this client cannot be served now
+      else takeDescriptor(fd);
+    }
+    acceptWaiting(server, takeDescriptor);
+    watchNewSocketsSoon();
+  };
+}
+
+/**
  * How long ago the kernel last sent data on `socket` (Linux's TCP_INFO), in ms: Node sees
  * bytes leave only when the kernel takes them, and a slow reader may take seconds more to
  * receive them. Undefined without the helper, or where the kernel does not say.
@@ -169,7 +213,7 @@ function pollPhaseEnded(): void {
   acceptedThisPhase = false;
 }
 
-process.on('SIGURG', () => {});
+function ignore(): void {}
 
 function handleFd(owner: net.Server | net.Socket): number | undefined {
   const fd = (owner as unknown as { _handle?: { fd?: number } | null })._handle?.fd;

@@ -1,63 +1,18 @@
-import net from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Logger } from '../log.js';
-import { Event, Group, Pool, spawn, type Operation, type Task } from '../tasks/index.js';
+import { Event, Group, Pool, spawn, type AnyTask, type Operation, type Task } from '../tasks/index.js';
 import { serveClient, type ClientSetup } from './client.js';
-import { CLOSE_DEADLINE_MS, Connection, OWN_READS } from './connection.js';
+import { CLOSE_DEADLINE_MS, Connection } from './connection.js';
 import { StartupError } from './errors.js';
-import { Listener } from './listener.js';
-import { haveOwnSockets } from './own-sockets.js';
-import type { ProxyProtocolMode } from './proxy-protocol/index.js';
+import { listen, Listener } from './listener.js';
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
+import { OWN_READS } from './own-reads.js';
+import { haveOwnSockets, startOwnSockets } from './own-sockets.js';
 import { RateLimitedWarning } from './rate-limited-warning.js';
-import type { Subnet } from '../parse-option.js';
 import { trustedPeers } from './receive-proxy-header.js';
 import { ServerStats, type ListenerName } from './stats.js';
-import { TlsConfigError, TlsEndpoint, type TlsSettings } from './tls.js';
-
-/** How `startEchoServer` listens and treats its clients; every field has a default. */
-export interface ServerOptions {
-  host: string;
-  /** 0 picks a free port; read it back from `server.port`. */
-  port: number;
-  /** Whether to listen for plain TCP at all (false: TLS only). */
-  plain: boolean;
-  /** The TLS listener, beside the plain one: off while undefined. */
-  tls: (TlsSettings & { port: number }) | undefined;
-  /** PROXY protocol headers first on every connection: off while undefined. */
-  proxy: { mode: ProxyProtocolMode; trusted: readonly Subnet[] | undefined; headerTimeoutMs: number } | undefined;
-  backlog: number;
-  /**
-   * Share the ports with other servers that set it too (SO_REUSEPORT: the kernel spreads
-   * connections over them; Linux, Node.js 22.12 or later): how `--workers` runs its copies.
-   */
-  reusePort: boolean;
-  /** Connections past this many are closed at once and counted; 0 means no limit. */
-  maxConnections: number;
-  /** A connection with no traffic for this long is closed; 0 means never. */
-  idleTimeoutMs: number;
-  /** How long `shutdown` lets connections finish before it ends them. */
-  shutdownTimeoutMs: number;
-  logger?: Logger;
-}
-
-/** The defaults, as `echo-server` documents them (`--help` shows these very values). */
-export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = {
-  host: '127.0.0.1',
-  port: 8090,
-  plain: true,
-  tls: undefined,
-  proxy: undefined,
-  // Node's default is 511. A load-testing target meets connection bursts: with 10,000 clients
-  // at 2,000/s, 511 overflowed (SYN retries, 1 s connects) where 4,096 did not. Linux caps it
-  // at net.core.somaxconn (4,096 by default since 5.4).
-  backlog: 4096,
-  reusePort: false,
-  maxConnections: 0,
-  idleTimeoutMs: 0,
-  shutdownTimeoutMs: 5000,
-};
-
-/** The TLS listener's default port, as `--tls-port` documents it. */
-export const DEFAULT_TLS_PORT = 8443;
+import { STREAM_READS } from './stream-reads.js';
+import { TlsConfigError, TlsEndpoint } from './tls.js';
 
 /** What `shutdown` did, for the last log line. */
 export interface ShutdownReport {
@@ -71,7 +26,8 @@ export interface ShutdownReport {
  * The echo server, built the way gevent's `StreamServer` is: a listening socket (or two: plain
  * and TLS), an acceptor task per listener that spawns one task per client into a group (a pool
  * when connections are limited), and shutdown, which closes the listeners at once, then, as
- * one more task, joins the group with a timeout and ends what is left. All on this one thread.
+ * one more task, joins the acceptors and the clients (with a timeout) and ends what is left.
+ * The server owns all of these tasks. All on this one thread.
  *
  * @example
  *   const server = await startEchoServer({ port: 0 });
@@ -82,23 +38,27 @@ export class EchoServer {
   readonly stats = new ServerStats();
   /** Set once shutdown has begun: `yield* server.stopping.wait()`, or `await` it. */
   readonly stopping = new Event();
-  /** The client tasks, one per open connection. */
-  readonly tasks: Group | Pool;
   readonly listeners: readonly Listener[];
   readonly tls: TlsEndpoint | undefined;
+  /** The acceptor tasks, one per listener. */
+  private readonly acceptors = new Group();
+  /** The client tasks, one per open connection. */
+  private readonly clients: Group | Pool;
+  /** Each client task's connection: what shutdown stops reading from. */
+  private readonly connections = new WeakMap<AnyTask, Connection>();
   private readonly setups: Record<ListenerName, ClientSetup>;
+  private readonly limitWarning: RateLimitedWarning;
+  private readonly acceptWarning: RateLimitedWarning;
   private stopper: Task<ShutdownReport> | undefined;
-  readonly limitWarning: RateLimitedWarning;
-  readonly acceptWarning: RateLimitedWarning;
 
   private constructor(
-    servers: Array<[ListenerName, net.Server]>,
+    servers: Array<[ListenerName, Server]>,
     tls: TlsEndpoint | undefined,
     readonly options: ServerOptions,
   ) {
     const log = options.logger;
     this.tls = tls;
-    this.tasks = options.maxConnections > 0 ? new Pool(options.maxConnections) : new Group();
+    this.clients = options.maxConnections > 0 ? new Pool(options.maxConnections) : new Group();
     this.limitWarning = new RateLimitedWarning(log, 'connection limit reached: closing new connections');
     this.acceptWarning = new RateLimitedWarning(log, 'accept failed: serving existing clients, retrying');
     const proxy = options.proxy && {
@@ -113,14 +73,15 @@ export class EchoServer {
       // EMFILE, rarely gets here: libuv accepts and closes such connections with a reserve
       // descriptor, and the server accepts again as soon as descriptors free up.)
       server.on('error', (error: NodeJS.ErrnoException) => this.acceptWarning.hit({ code: error.code, listener: name }));
-      // A TLS socket reads through its own stream; only plain sockets read into the shared buffer.
-      const listener = new Listener(server, name, name === 'plain' ? OWN_READS : undefined);
-      spawn(acceptLoop, listener, this).name = `acceptor ${name}`;
+      // A TLS socket reads through its own stream; only plain sockets can read on the native path.
+      const listener = new Listener(server, name, name === 'plain' && haveOwnSockets ? OWN_READS : STREAM_READS);
+      this.acceptors.spawn(() => this.acceptLoop(listener)).name = `acceptor ${name}`;
       return listener;
     });
   }
 
   static async start(overrides: Partial<ServerOptions> = {}): Promise<EchoServer> {
+    startOwnSockets();
     const options = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
     let tls: TlsEndpoint | undefined;
     try {
@@ -133,9 +94,9 @@ export class EchoServer {
     if (options.plain) wanted.push(['plain', options.port]);
     if (options.tls) wanted.push(['tls', options.tls.port]);
     if (wanted.length === 0) throw new StartupError('ENOLISTENER', 'nothing to listen on: plain TCP is off and no TLS certificate was given');
-    const servers: Array<[ListenerName, net.Server]> = [];
+    const servers: Array<[ListenerName, Server]> = [];
     try {
-      for (const [name, port] of wanted) servers.push([name, await listen(options, port)]);
+      for (const [name, port] of wanted) servers.push([name, await listen({ ...options, port })]);
     } catch (error) {
       for (const [, server] of servers) server.close();
       throw error;
@@ -167,21 +128,31 @@ export class EchoServer {
     return haveOwnSockets;
   }
 
+  /** The server loop of docs/lesson.md: accept a client, spawn a task for it, accept the next. */
+  private *acceptLoop(listener: Listener): Operation<void> {
+    for (;;) {
+      const socket = yield* listener.accept();
+      if (socket === null) return;
+      this.adopt(listener, socket);
+    }
+  }
+
   /** Takes a freshly accepted socket: a task of its own, or, past the limit, the door. */
-  adopt(listener: Listener, socket: net.Socket): void {
-    if (this.tasks.full()) {
+  private adopt(listener: Listener, socket: Socket): void {
+    if (this.clients.full()) {
       this.stats.connectionsRejected++;
       this.limitWarning.hit({ maxConnections: this.options.maxConnections });
       socket.destroy(); // the listener already gave it an error listener
       return;
     }
     this.stats.acceptedBy[listener.name]++;
-    const connection = new Connection(socket, this.stats, listener.name, listener.ownReads);
+    const connection = new Connection(socket, this.stats, listener.name, listener.reads);
     if (this.options.idleTimeoutMs > 0) connection.closeWhenIdle(this.options.idleTimeoutMs);
     const task = spawn(serveClient, connection, this.stats, this.setups[listener.name]);
     task.name = 'conn';
     task.about = connection; // described as its client, only if ever reported
-    this.tasks.add(task);
+    this.connections.set(task, connection);
+    this.clients.add(task);
   }
 
   /**
@@ -212,72 +183,36 @@ export class EchoServer {
       // caller does next: a log line, whose write can let another process take the CPU):
       // until they are closed, the kernel keeps completing handshakes for them.
       for (const listener of this.listeners) listener.close();
-      this.stopper = spawn(stop, this);
+      this.stopper = spawn(() => this.stop());
+      this.stopper.name = 'shutdown';
     }
     return Promise.resolve(this.stopper.get());
   }
-}
 
-function listen(options: ServerOptions, port: number): Promise<net.Server> {
-  // Paused on connect: the listener takes each socket over before anything is read from it.
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
-  return new Promise<net.Server>((resolve, reject) => {
-    server.once('error', reject);
-    const listenOptions = { host: options.host, port, backlog: options.backlog, ...(options.reusePort ? { reusePort: true } : {}) };
-    server.listen(listenOptions, () => {
-      server.removeListener('error', reject);
-      resolve(server);
-    });
-  }).catch((error: NodeJS.ErrnoException) => {
-    throw StartupError.fromListen(error, options.host, port);
-  });
-}
-
-/** The lesson's server loop: accept a client, spawn a task for it, accept the next. */
-function* acceptLoop(listener: Listener, server: EchoServer): Operation<void> {
-  for (;;) {
-    const socket = yield* listener.accept();
-    if (socket === null) return;
-    server.adopt(listener, socket);
-  }
-}
-
-/** Shutdown, as a task, once the listeners are closed: join the clients with a timeout, end the rest. */
-function* stop(server: EchoServer): Operation<ShutdownReport> {
-  const { tasks, options } = server;
-  server.stopping.set();
-  const connections = tasks.size;
-  options.logger?.info({ connections, timeoutMs: options.shutdownTimeoutMs }, 'shutdown begun');
-  let ended = 0;
-  if (!(yield* tasks.join(options.shutdownTimeoutMs))) {
-    ended = tasks.size;
-    for (const task of tasks) connectionOf(task).stopReading('shutdown');
-    // Each connection closes itself within its close deadline; this bound is a safety net.
-    if (!(yield* tasks.join(2 * CLOSE_DEADLINE_MS))) {
-      tasks.kill();
-      yield* tasks.join();
+  /** Shutdown, as a task, once the listeners are closed: join the acceptors, join the clients with a timeout, end the rest. */
+  private *stop(): Operation<ShutdownReport> {
+    const { clients, options } = this;
+    this.stopping.set();
+    const connections = clients.size;
+    options.logger?.info({ connections, timeoutMs: options.shutdownTimeoutMs }, 'shutdown begun');
+    yield* this.acceptors.join(); // each has seen its listener close
+    let ended = 0;
+    if (!(yield* clients.join(options.shutdownTimeoutMs))) {
+      ended = clients.size;
+      for (const task of clients) this.connections.get(task)?.stopReading('shutdown');
+      // Each connection closes itself within its close deadline; this bound is a safety net.
+      if (!(yield* clients.join(2 * CLOSE_DEADLINE_MS))) {
+        clients.kill();
+        yield* clients.join();
+      }
     }
+    this.limitWarning.flush();
+    this.acceptWarning.flush();
+    const s = this.stats;
+    const totals = { accepted: s.connectionsAccepted, rejected: s.connectionsRejected, bytesReceived: s.bytesReceived, bytesSent: s.bytesSent };
+    options.logger?.info({ connections, ended, ...totals }, 'shutdown done');
+    return { connections, ended };
   }
-  server.limitWarning.flush();
-  server.acceptWarning.flush();
-  const s = server.stats;
-  options.logger?.info(
-    {
-      connections,
-      ended,
-      accepted: s.connectionsAccepted,
-      rejected: s.connectionsRejected,
-      bytesReceived: s.bytesReceived,
-      bytesSent: s.bytesSent,
-    },
-    'shutdown done',
-  );
-  return { connections, ended };
-}
-
-/** A client task's connection: the server names each task after it (`task.about`). */
-function connectionOf(task: Task<unknown>): Connection {
-  return task.about as Connection;
 }
 
 /** The per-connection `debug` lines, decided once: a no-op unless the logger shows debug. */

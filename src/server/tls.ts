@@ -3,7 +3,9 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { suspend, withTimeout, type Operation } from '../tasks/index.js';
 import { DEFAULT_TLS_PROTOCOL, type TlsVersion } from '../tls-profile.js';
+import type { Connection } from './connection.js';
 import type { TlsHandshakeFailure } from './stats.js';
+import { STREAM_READS } from './stream-reads.js';
 
 /** Whether the TLS listener asks clients for a certificate, and whether it insists. */
 export const TLS_CLIENT_AUTH = ['none', 'request', 'require'] as const;
@@ -157,6 +159,27 @@ export class TlsEndpoint {
     }
     return { ...files, ...ca, ...protocol };
   }
+}
+
+/**
+ * Runs a TLS handshake on `connection`'s socket (a switch point); from then on the connection
+ * reads and writes through TLS, and a TLS socket reads through its stream. What the task had
+ * received but not taken (the bytes after a PROXY header) is the start of the handshake: it
+ * goes back into the socket first. Throws a TlsHandshakeError if the handshake fails; the
+ * connection then holds its raw socket again, so that `close` sees it close (it may have
+ * already). Until the handshake ends the TLS engine listens to the socket (it reports errors
+ * as handshake failures); from the secure socket on, the connection does.
+ */
+export function* startTls(connection: Connection, endpoint: TlsEndpoint): Operation<void> {
+  const raw = connection.release();
+  let secure: tls.TLSSocket;
+  try {
+    secure = yield* endpoint.handshake(raw);
+  } catch (error) {
+    connection.rebind(raw, STREAM_READS);
+    throw error;
+  }
+  connection.rebind(secure, STREAM_READS);
 }
 
 /** A connection's address and port: the same on the raw socket and on the TLS socket over it (while the peer is connected). */

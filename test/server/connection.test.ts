@@ -1,7 +1,8 @@
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Connection, OWN_READS } from '../../src/server/connection.js';
-import { socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Connection } from '../../src/server/connection.js';
+import { OWN_READS } from '../../src/server/own-reads.js';
+import { socketFromDescriptor, startOwnSockets, takeOver } from '../../src/server/own-sockets.js';
 import { ServerStats } from '../../src/server/stats.js';
 import { sleep, spawn, type Operation } from '../../src/tasks/index.js';
 import { readBytes } from '../support/clients.js';
@@ -20,11 +21,15 @@ async function socketPair(): Promise<{ connection: Connection; client: net.Socke
   const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
   client.on('error', () => {});
   cleanups.push(() => client.destroy());
-  const server = socketFromDescriptor(takeOver(await accepted)!, OWN_READS)!;
+  const server = socketFromDescriptor(takeOver(await accepted)!, OWN_READS.onread)!;
   cleanups.push(() => server.destroy());
   const stats = new ServerStats();
-  return { connection: new Connection(server, stats, 'plain', true), client, server, stats };
+  return { connection: new Connection(server, stats, 'plain', OWN_READS), client, server, stats };
 }
+
+beforeAll(() => {
+  startOwnSockets(); // what EchoServer.start does: the native helper, loaded
+});
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

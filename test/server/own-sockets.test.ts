@@ -1,9 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { acceptWaiting, haveOwnSockets, msSinceDataSent, socketFromDescriptor, takeOver } from '../../src/server/own-sockets.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { acceptWaiting, haveOwnSockets, msSinceDataSent, socketFromDescriptor, startOwnSockets, takeOver } from '../../src/server/own-sockets.js';
 import { connect, readBytes } from '../support/clients.js';
 import { eventually } from '../support/eventually.js';
+
+beforeAll(() => {
+  startOwnSockets(); // what EchoServer.start does: the native helper, loaded
+});
 
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];
