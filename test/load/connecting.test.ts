@@ -4,7 +4,7 @@ import { startServerProcess } from '../support/server-process.js';
 import { acceptQueueLength } from './support/accept-queue.js';
 import { runLoadJson } from './support/cli.js';
 import { startFakeServer } from './support/servers.js';
-import { upperAscii } from '../../load/payload.js';
+import { upperAscii } from '../../load/worker/payload.js';
 
 const echo = (socket: net.Socket, chunk: Buffer) => socket.write(upperAscii(chunk));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LoadResult } from '../../load/result.js';
+import type { LoadResult } from '../../load/result/result.js';
 import { startServerProcess } from '../support/server-process.js';
 import { acceptQueueLength } from './support/accept-queue.js';
 import { LoadProcess, runLoadJson } from './support/cli.js';

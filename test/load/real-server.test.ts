@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { upperAscii } from '../../load/payload.js';
-import type { LoadResult } from '../../load/result.js';
+import { upperAscii } from '../../load/worker/payload.js';
+import type { LoadResult } from '../../load/result/result.js';
 import { LoadProcess, runLoadJson, runLoadWithJsonFile } from './support/cli.js';
 import { expectReportOf } from './support/read-report.js';
 import { startServer } from '../support/server.js';

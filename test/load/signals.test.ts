@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { LoadResult } from '../../load/result.js';
+import type { LoadResult } from '../../load/result/result.js';
 import { LoadProcess } from './support/cli.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { upperAscii } from '../../load/payload.js';
+import { upperAscii } from '../../load/worker/payload.js';
 import { startServer } from '../support/server.js';
 import { expectReportOf } from './support/read-report.js';
 import { startFakeServer } from './support/servers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTargets } from '../../load/target.js';
+import { parseTargets } from '../../load/options/target.js';
 import { runLoad, runLoadJson } from './support/cli.js';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 

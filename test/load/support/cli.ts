@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from '../../../load/result.js';
+import type { LoadResult } from '../../../load/result/result.js';
 import { eventually } from '../../support/eventually.js';
 
 /** The built entry point: the tests run echo-load exactly as users do (`npm run build` first). */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
-import { createLatencyHistogram } from '../../../load/histogram.js';
+import { createLatencyHistogram } from '../../../load/worker/histogram.js';
 import { LOAD_CLI, type Finished } from './cli.js';
 
 /**

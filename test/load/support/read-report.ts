@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Distribution, LoadResult } from '../../../load/result.js';
+import type { Distribution, LoadResult } from '../../../load/result/result.js';
 
 // Reads the figures back out of echo-load's human report, by its own rules (not with the
 // report's formatting functions), to compare them with the JSON result of the same run.

@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach } from 'vitest';
 import { INCOMPLETE, parseProxyHeader, type ProxyHeader, type ProxyProtocolMode } from '../../../src/server/proxy-protocol/index.js';
-import { upperAscii } from '../../../load/payload.js';
+import { upperAscii } from '../../../load/worker/payload.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 

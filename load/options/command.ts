@@ -1,0 +1,96 @@
+/**
+ * echo-load's command line: every option of a run and of `echo-load merge`, with its
+ * environment variable (`ECHO_LOAD_*`) and the default its help shows. Parsing only: the
+ * values are checked and typed by `parseOptions` (options.ts), and cli.ts acts on them.
+ */
+import { Command, Option } from 'commander';
+import { DEFAULT_TLS_CIPHERS_NAME, DEFAULT_TLS_MIN_VERSION, TLS_VERSIONS } from '../../src/tls-profile.js';
+import { DEFAULTS } from './options.js';
+
+const EXIT_CODES_HELP =
+  '\nExit codes: 0 every connection held and every echo exact and in time; 1 errors (refused, handshake failures, resets, timeouts, mismatches);\n' +
+  '2 bad options (or bad merge input); 99 a --threshold crossed; 130 interrupted (SIGINT), after printing the report of what was measured.';
+
+const THRESHOLD_HELP =
+  'fail (exit 99) unless this holds, e.g. p99<20ms, errors==0, rate>10000, first_echo_p99<1s; repeatable, or comma-separated ' +
+  '(metrics: [latency_|connect_|handshake_|first_echo_]p<N>|avg|min|max|stddev, errors, refused, resets, timeouts, mismatches, ' +
+  'handshake_failures, messages, sent, bytes, connected, held, rate, throughput; operators < <= > >= ==; units us, ms (default), s)';
+
+/** Commander's way to repeat an option: each value is appended. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** What the command line asked for: a run (the root command) or a merge. */
+export type Chosen = { command: 'run' } | { command: 'merge'; inputs: string[]; json: boolean; thresholds: string[] };
+
+/**
+ * The commander program; `choose` learns during `parse` whether a run or a merge was asked
+ * for. `exitOverride` makes it throw instead of exiting, and it prints no errors of its own.
+ *
+ * @example
+ *   const program = buildProgram((chosen) => console.log(chosen.command));
+ *   program.parse(['node', 'echo-load', '--clients', '5']); // run
+ *   program.opts().clients // '5'
+ */
+export function buildProgram(choose: (chosen: Chosen) => void): Command {
+  const option = (flags: string, description: string, env: string) => new Option(flags, description).env(`ECHO_LOAD_${env}`);
+  const program = new Command()
+    .name('echo-load')
+    .description('Drive ping-pong echo traffic through many TCP connections, check every echoed byte, report throughput and latency.')
+    .addOption(option('--host <host>', `server host, and the host of a --target without one (default: ${DEFAULTS.host})`, 'HOST'))
+    .addOption(option('--port <port>', `server port, and the port of a --target without one (default: ${DEFAULTS.port})`, 'PORT'))
+    .addOption(
+      option('--target <host:port>', 'a server to drive, instead of --host:--port; repeatable (or comma-separated): connections go round-robin, figures per target', 'TARGET').argParser(collect),
+    )
+    .addOption(option('--clients <n>', `connections to open and hold (default: ${DEFAULTS.clients})`, 'CLIENTS'))
+    .addOption(option('--workers <n>', 'worker threads (default: number of cores, at most --clients)', 'WORKERS'))
+    .addOption(option('--duration <time>', `measured time, e.g. 500ms, 5s, 1m (default: ${DEFAULTS.duration})`, 'DURATION'))
+    .addOption(
+      option('--messages <n>', 'run until N messages in total (over all connections, like autocannon --amount) are echoed; each connection sends an even share', 'MESSAGES'),
+    )
+    .addOption(option('--size <bytes>', `bytes per message, lower-case letters (default: ${DEFAULTS.size})`, 'SIZE'))
+    .addOption(option('--payload <text>', 'send this text as each message instead of --size letters', 'PAYLOAD'))
+    .addOption(option('--pipeline <n>', `messages in flight per connection (default: ${DEFAULTS.pipeline})`, 'PIPELINE'))
+    .addOption(option('--rate <n>', 'messages per second per connection; latency then counts from the intended send time (default: unlimited)', 'RATE'))
+    .addOption(option('--connect-rate <n>', 'connections opened per second (default: all at once)', 'CONNECT_RATE'))
+    .addOption(option('--connect-timeout <time>', `give up connecting after this; 0 = never (default: ${DEFAULTS.connectTimeout})`, 'CONNECT_TIMEOUT'))
+    .addOption(option('--timeout <time>', `an echo not back within this is a timeout; 0 = never (default: ${DEFAULTS.timeout})`, 'TIMEOUT'))
+    .addOption(option('--warmup <time>', 'traffic before measuring, excluded from the traffic figures and the echo latency (default: 0)', 'WARMUP'))
+    .addOption(option('--tls', 'connect over TLS (the TLS handshake is timed apart)', 'TLS'))
+    .addOption(option('--tls-ca <file>', "CA certificate(s), PEM, to verify the server's certificate with (default: Node's built-in CAs)", 'TLS_CA'))
+    .addOption(option('--insecure', "with --tls: do not verify the server's certificate", 'INSECURE'))
+    .addOption(option('--servername <name>', 'with --tls: SNI, and the name the certificate must match (default: --host, if a name)', 'SERVERNAME'))
+    .addOption(option('--tls-cert <file>', 'with --tls: a client certificate, PEM (mutual TLS; with --tls-key)', 'TLS_CERT'))
+    .addOption(option('--tls-key <file>', "with --tls: the client certificate's key, PEM", 'TLS_KEY'))
+    .addOption(option('--tls-min-version <version>', `with --tls: the lowest TLS version to offer: ${TLS_VERSIONS.join(', ')} (default: ${DEFAULT_TLS_MIN_VERSION})`, 'TLS_MIN_VERSION'))
+    .addOption(
+      option('--tls-ciphers <list>', `with --tls: OpenSSL cipher list to offer, TLS_* names for TLS 1.3 (default: ${DEFAULT_TLS_CIPHERS_NAME}, echo-server's)`, 'TLS_CIPHERS'),
+    )
+    .addOption(
+      option('--proxy-protocol <version>', 'send a PROXY protocol header (v1 or v2) first on each connection, from a made-up client address of its own', 'PROXY_PROTOCOL'),
+    )
+    .addOption(option('--json', 'print one autocannon-shaped JSON object instead of the report (with the encoded histograms, for echo-load merge)', 'JSON'))
+    .addOption(option('--json-file <file>', 'also write that JSON object to this file, whatever stdout shows', 'JSON_FILE'))
+    .addOption(option('--threshold <expr>', THRESHOLD_HELP, 'THRESHOLD').argParser(collect))
+    .option('--no-progress', 'no live progress on stderr (shown only on a terminal anyway)')
+    .addOption(option('--log-level <level>', `pino log level on stderr (default: ${DEFAULTS.logLevel})`, 'LOG_LEVEL'))
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
+    // The run's options are read before `merge` only, so that `merge --json` is merge's own.
+    .enablePositionalOptions()
+    .action(() => choose({ command: 'run' }));
+  // Created after exitOverride and configureOutput, so that it inherits both.
+  program
+    .command('merge')
+    .description('Merge the --json results of several echo-load runs (processes, pods, machines) into one report, exactly, from their histograms.')
+    .argument('<inputs...>', "result files, or - for standard input: JSON lines as 'kubectl logs' gives them, log lines skipped and counted")
+    .addOption(option('--json', 'print one JSON result instead of the report', 'JSON'))
+    .addOption(option('--threshold <expr>', THRESHOLD_HELP, 'THRESHOLD').argParser(collect))
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((inputs: string[], opts: { json?: boolean; threshold?: string[] }) =>
+      choose({ command: 'merge', inputs, json: opts.json === true, thresholds: opts.threshold ?? [] }),
+    );
+  return program;
+}

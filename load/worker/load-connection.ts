@@ -1,0 +1,490 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { classifySocketError, describeHandshakeFailure, describeMismatch, isTlsError } from '../result/failure.js';
+import { READ_BUFFER_SIZE, type Payloads } from './payload.js';
+import type { FailureKind } from '../result/failure-kind.js';
+import type { Tally, TargetTally } from './tally.js';
+
+/**
+ * What every connection of a worker shares: what to send, where to count. Built once per
+ * worker (the `Fleet`); connections only read it.
+ */
+export interface LoadConnectionPlan {
+  readonly payloads: Payloads;
+  readonly pipeline: number;
+  /** Milliseconds between intended sends in `--rate` mode; 0 = send as echoes return. */
+  readonly intervalMs: number;
+  readonly connectTimeoutMs: number;
+  /**
+   * Every connection of a worker reads into this one buffer (`onread`): a read is verified
+   * synchronously before the next can arrive, so nothing is allocated per read.
+   */
+  readonly readBuffer: Buffer;
+  /** TLS settings, shared by every connection of the worker; undefined for plain TCP. */
+  readonly tls: LoadTlsPlan | undefined;
+  /** The PROXY protocol header connection `index` sends first to `target`; undefined to send none. */
+  readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
+  readonly tally: Tally;
+  /** The connection is established, or failed to be. Called once. */
+  settled(connection: LoadConnection): void;
+  /** The connection has nothing left to do: quota sent and echoed, or failed. Called once. */
+  finished(connection: LoadConnection): void;
+}
+
+/** Where a connection goes (one `--target`), and where its per-target figures are counted. */
+export interface LoadTarget {
+  /** An address. */
+  readonly host: string;
+  readonly port: number;
+  /** Under TLS: SNI and the name the certificate must match; undefined: the address. */
+  readonly servername: string | undefined;
+  readonly tally: TargetTally;
+}
+
+/** A worker's TLS client settings: one secure context (CA, client certificate) for all its connections. */
+export interface LoadTlsPlan {
+  readonly context: tls.SecureContext;
+  /** SNI and the name the server's certificate must match, unless the target has its own; undefined: the address connected to. */
+  readonly servername: string | undefined;
+  readonly rejectUnauthorized: boolean;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+/** TCP is up (and the PROXY header sent), the TLS handshake is not done yet. */
+const HANDSHAKING = 3;
+
+/** Where the socket listeners find their connection: no closure per socket for them. */
+const owner = Symbol('connection');
+type OwnedSocket = net.Socket & { [owner]: LoadConnection };
+
+/**
+ * One load-client connection's ping-pong state machine: connect, send `pipeline` messages, and
+ * for each read check the bytes against the expected echo at the current offset, complete
+ * messages, record their latency and send the next ones. (Not the server's `Connection` in
+ * src/server/, which serves one client: this one is a client.)
+ *
+ * Its set-up is timed apart from its echoes: `connect` (starting the connect to the `connect`
+ * event), under TLS `handshake` (from then to `secureConnect`), and `firstEcho` (from the
+ * connection being ready, connected or secured, to the first echo) go to their own histograms, and every
+ * message sent before the first echo came back (the first one, the rest of the pipeline,
+ * `--rate` sends while waiting) stays out of `latency`: they all waited for the server to
+ * accept and read the connection, which is set-up, not echo latency.
+ *
+ * Why an event-driven object and not a task from src/tasks. The runtime's cost is no longer
+ * the reason: since switch points are reusable objects, the minimal client written as one task
+ * per connection (load/bench/task-client.ts) spends 1.03 x the CPU per message of the same
+ * client as an event handler (`npm run bench:client -- --tasks`, 500 connections, 64 B,
+ * 2026-12-01; it was about 1.5 x with a closure per switch). What a connection does per read
+ * is not a story told in order, though: a read completes any number of pipelined messages,
+ * `--rate` sends come from a timer while echoes are outstanding, and every read is checked
+ * where it lands. That reads more plainly as a state machine over one read. The data path is
+ * also why reads go through `onread`
+ * into one reused buffer (no Buffer and no stream `data` event per read) and why the clock
+ * is `performance.now()` (a double; `process.hrtime.bigint()` allocates a BigInt per call
+ * and measured slower). TLS sockets take `onread` too (Node 20 to 26), and TLS connections
+ * read like plain ones; only TLS over a connection that first sends a PROXY header is a TLS
+ * socket wrapped around a connected one, and there Node ignores `onread`: those read `data`
+ * events (a Buffer per read).
+ *
+ * `--proxy-protocol` sends the header first on the TCP connection (as HAProxy's `send-proxy`
+ * does), then the TLS handshake if any, then the echo traffic.
+ *
+ * @example
+ *   const connection = new LoadConnection(plan, target, 0, Infinity, 0);
+ *   connection.open();
+ */
+export class LoadConnection {
+  socket: net.Socket | undefined;
+  private state = CONNECTING;
+  private done = false;
+  /** performance.now() when the connect was started, and when TCP was up. */
+  private openedAt = 0;
+  private connectedAt = 0;
+  /** No echo has come back yet: the oldest message in flight is the connection's first. */
+  private awaitingFirstEcho = true;
+  /** Messages in flight that were sent before the first echo came back: not steady state. */
+  private early = 0;
+  /** Send time of each message in flight (intended time under `--rate`), oldest at `head`. */
+  private readonly stamps: Float64Array;
+  private head = 0;
+  private inFlight = 0;
+  /** Bytes of the oldest in-flight message already received. */
+  private offset = 0;
+  /** Bytes received so far, to say where a mismatch is. */
+  private received = 0;
+  private nextDue = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onDue = (): void => {
+    this.timer = undefined;
+    this.pump(performance.now());
+  };
+
+  /**
+   * @param index the connection's number in the whole run (for messages and the rate phase)
+   * @param toSend messages this connection sends in all; Infinity until stopped
+   * @param phaseMs under `--rate`, delay of the first send, so connections do not fire in step
+   */
+  constructor(
+    private readonly plan: LoadConnectionPlan,
+    private readonly target: LoadTarget,
+    readonly index: number,
+    private toSend: number,
+    private readonly phaseMs: number,
+  ) {
+    this.stamps = new Float64Array(plan.pipeline);
+    target.tally.connections++;
+  }
+
+  /** Starts connecting. Every outcome is counted through the plan's tally. */
+  open(): void {
+    const plan = this.plan;
+    const { host, port } = this.target;
+    this.openedAt = performance.now();
+    const onread = { buffer: plan.readBuffer, callback: (n: number) => this.onRead(n, plan.readBuffer) };
+    let socket: OwnedSocket;
+    if (plan.tls !== undefined && plan.proxyHeader === undefined) {
+      // TLSSocket takes `onread` (Node 20 to 26) though @types/node does not list it.
+      const options = { host, port, ...tlsOptions(plan.tls, this.target), onread } as tls.ConnectionOptions;
+      socket = tls.connect(options) as net.Socket as OwnedSocket;
+      socket.on('secureConnect', onSecureConnect);
+    } else {
+      // Under TLS after a PROXY header, the TLS socket is made once TCP is up (`connected`).
+      socket = net.connect({ host, port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as OwnedSocket;
+    }
+    this.watch(socket);
+    socket.on('connect', onSocketConnect);
+    this.socket = socket;
+    this.startTimer();
+  }
+
+  /** Every socket of the connection gets its listeners, `error` first. */
+  private watch(socket: OwnedSocket): void {
+    socket[owner] = this;
+    socket.on('error', onSocketError);
+    socket.on('end', onSocketEnd);
+    socket.on('close', onSocketClose);
+  }
+
+  /** `--connect-timeout` bounds the TCP connect and, from there, the TLS handshake. */
+  private startTimer(): void {
+    const timeoutMs = this.plan.connectTimeoutMs;
+    if (timeoutMs > 0) this.timer = setTimeout(this.onSetupTimeout, timeoutMs);
+  }
+
+  private readonly onSetupTimeout = (): void => {
+    this.timer = undefined;
+    const timeoutMs = this.plan.connectTimeoutMs;
+    if (this.state === HANDSHAKING) {
+      this.fail('handshake', `handshake timeout: no TLS handshake within ${timeoutMs} ms of connecting, connection ${this.index}`);
+    } else {
+      this.fail('timeout', `connect timeout after ${timeoutMs} ms, connection ${this.index}`);
+    }
+  };
+
+  /** Established and not failed: counts as held if the run stops now. */
+  get healthy(): boolean {
+    return this.state === OPEN;
+  }
+
+  /** Fails the connection if its oldest message has waited longer than `timeoutMs`. */
+  checkTimeout(now: number, timeoutMs: number): void {
+    if (this.state === OPEN && this.inFlight > 0 && now - this.stamps[this.head]! > timeoutMs) {
+      // The first echo is the one an unaccepted connection never gets: say so, apart from an
+      // echo that stops coming once the connection has been served.
+      const text = this.awaitingFirstEcho
+        ? `no first echo within ${timeoutMs} ms of connecting, connection ${this.index} (was it ever accepted?)`
+        : `no echo within ${timeoutMs} ms, connection ${this.index}`;
+      this.fail('timeout', text);
+    }
+  }
+
+  /**
+   * Ends the connection at the end of the run; nothing after this is counted. An established
+   * connection is ended politely (FIN, the server may still echo what it has), one still
+   * connecting is dropped.
+   */
+  stop(): void {
+    const wasOpen = this.state === OPEN;
+    this.state = CLOSED;
+    this.clearTimer();
+    if (wasOpen) this.socket?.end();
+    else this.socket?.destroy();
+  }
+
+  /** Resolves once the socket has closed (at once if it never opened). */
+  whenClosed(): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined || socket.closed) return Promise.resolve();
+    return new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  /** Tears the socket down now (after `stop`, once the closing deadline has passed). */
+  destroy(): void {
+    this.socket?.destroy();
+  }
+
+  /** TCP is up: send the PROXY header, if any, then start the TLS handshake or the traffic. */
+  connected(): void {
+    const now = performance.now();
+    this.clearTimer();
+    if (this.state !== CONNECTING) return;
+    const plan = this.plan;
+    plan.tally.connect.recordValue(toMicros(now - this.openedAt));
+    const raw = this.socket!;
+    if (plan.proxyHeader !== undefined) raw.write(plan.proxyHeader(this.index, this.target));
+    if (plan.tls === undefined) {
+      this.established(now);
+      return;
+    }
+    this.connectedAt = now;
+    this.state = HANDSHAKING;
+    if (plan.proxyHeader === undefined) {
+      // tls.connect does not apply `noDelay` itself.
+      raw.setNoDelay(true);
+    } else {
+      const secure = tls.connect({ socket: raw, ...tlsOptions(plan.tls, this.target) }) as net.Socket as OwnedSocket;
+      this.watch(secure);
+      secure.on('secureConnect', onSecureConnect);
+      secure.on('data', onSocketData);
+      this.socket = secure;
+    }
+    this.startTimer();
+  }
+
+  /** The TLS handshake is done. */
+  secured(): void {
+    const now = performance.now();
+    this.clearTimer();
+    if (this.state !== HANDSHAKING) return;
+    this.plan.tally.handshake.recordValue(toMicros(now - this.connectedAt));
+    this.established(now);
+  }
+
+  /** Ready for traffic: counted as connected, and the first messages go out. */
+  private established(now: number): void {
+    this.state = OPEN;
+    const tally = this.plan.tally;
+    tally.connected++;
+    this.target.tally.connected++;
+    tally.open++;
+    tally.publish();
+    this.plan.settled(this);
+    if (this.plan.intervalMs > 0) {
+      this.nextDue = now + this.phaseMs;
+      this.pump(now);
+    } else {
+      this.send(Math.min(this.plan.pipeline, this.toSend), now);
+    }
+    this.checkFinished();
+  }
+
+  /**
+   * A read of `n` bytes at the start of `buffer` (the worker's shared buffer, or a `data`
+   * chunk of at most READ_BUFFER_SIZE bytes): verify, complete messages, send more.
+   */
+  onRead(n: number, buffer: Buffer): boolean {
+    if (this.state !== OPEN) return true;
+    const plan = this.plan;
+    const size = plan.payloads.message.length;
+    const offset = this.offset;
+    // More bytes than are in flight can never be a correct echo, whatever they are.
+    if (n > this.inFlight * size - offset || plan.payloads.expected.compare(buffer, 0, n, offset, offset + n) !== 0) {
+      this.mismatch(buffer, n);
+      return false;
+    }
+    this.received += n;
+    const tally = plan.tally;
+    tally.bytes += n;
+    const target = this.target.tally;
+    let total = offset + n;
+    if (total >= size) {
+      // One clock read per read, not per message: echoes completed by the same read arrived together.
+      const now = performance.now();
+      const stamps = this.stamps;
+      const latency = target.latency;
+      let head = this.head;
+      let completed = 0;
+      do {
+        if (this.early === 0) {
+          latency.recordValue(toMicros(now - stamps[head]!));
+        } else {
+          // Set-up, not steady state: the first of them is the first echo, the rest are in
+          // no histogram (they waited for the same accept).
+          this.early--;
+          if (this.awaitingFirstEcho) {
+            this.awaitingFirstEcho = false;
+            tally.firstEcho.recordValue(toMicros(now - stamps[head]!));
+          }
+        }
+        head = head + 1 === stamps.length ? 0 : head + 1;
+        total -= size;
+        completed++;
+      } while (total >= size);
+      this.head = head;
+      this.inFlight -= completed;
+      tally.messages += completed;
+      target.messages += completed;
+      tally.lastEcho = now;
+      if (plan.intervalMs > 0) this.pump(now);
+      else this.send(Math.min(completed, this.toSend), now);
+      this.checkFinished();
+    }
+    this.offset = total;
+    tally.publish();
+    return true;
+  }
+
+  /**
+   * Writes `count` messages in one write. Message i is stamped `at + i * step`: its send time,
+   * or under `--rate` its intended send time.
+   */
+  private send(count: number, at: number, step = 0): void {
+    if (count <= 0) return;
+    const stamps = this.stamps;
+    let slot = this.head + this.inFlight;
+    for (let i = 0; i < count; i++, slot++) stamps[slot >= stamps.length ? slot - stamps.length : slot] = at + i * step;
+    this.inFlight += count;
+    if (this.awaitingFirstEcho) this.early += count;
+    this.toSend -= count;
+    const tally = this.plan.tally;
+    tally.sent += count;
+    if (tally.firstSend === 0) tally.firstSend = at;
+    const payloads = this.plan.payloads;
+    // In flight is bounded by `pipeline` messages, so ignoring write()'s backpressure signal
+    // cannot grow the socket's buffer beyond that.
+    this.socket!.write(count === 1 ? payloads.message : payloads.burst.subarray(0, count * payloads.message.length));
+  }
+
+  /**
+   * `--rate`: sends every message whose intended time has come (as far as the pipeline
+   * allows), stamped with that intended time so a late send shows as latency (wrk2's
+   * correction for coordinated omission), then sleeps until the next one is due.
+   */
+  private pump(now: number): void {
+    const interval = this.plan.intervalMs;
+    const room = Math.min(this.plan.pipeline - this.inFlight, this.toSend);
+    let due = 0;
+    while (due < room && this.nextDue + due * interval <= now) due++;
+    if (due > 0) {
+      this.send(due, this.nextDue, interval);
+      this.nextDue += due * interval;
+    }
+    if (this.timer === undefined && this.toSend > 0 && this.inFlight < this.plan.pipeline) {
+      this.timer = setTimeout(this.onDue, Math.max(0, this.nextDue - now));
+    }
+  }
+
+  private checkFinished(): void {
+    if (this.toSend === 0 && this.inFlight === 0 && !this.done) {
+      this.done = true;
+      this.plan.finished(this);
+    }
+  }
+
+  /** A `data` chunk (TLS after a PROXY header): checked as reads of at most READ_BUFFER_SIZE bytes. */
+  onData(chunk: Buffer): void {
+    for (let at = 0; at < chunk.length && this.state === OPEN; at += READ_BUFFER_SIZE) {
+      const piece = at === 0 && chunk.length <= READ_BUFFER_SIZE ? chunk : chunk.subarray(at, at + READ_BUFFER_SIZE);
+      this.onRead(piece.length, piece);
+    }
+  }
+
+  private mismatch(buffer: Buffer, n: number): void {
+    const size = this.plan.payloads.message.length;
+    const outstanding = this.inFlight * size - this.offset;
+    const read = buffer.subarray(0, n);
+    const expected = this.plan.payloads.expected.subarray(this.offset);
+    this.fail('mismatch', describeMismatch(read, expected, outstanding, this.received, this.index));
+  }
+
+  /** Counts this connection's one failure and closes it; later events are ignored. */
+  fail(kind: FailureKind, note: string): void {
+    if (this.state === CLOSED) return;
+    const wasOpen = this.state === OPEN;
+    this.state = CLOSED;
+    this.clearTimer();
+    const tally = this.plan.tally;
+    if (wasOpen) tally.open--;
+    tally.fail(kind, note);
+    this.target.tally.errors++;
+    tally.publish();
+    this.socket?.destroy();
+    if (!wasOpen) this.plan.settled(this);
+    if (!this.done) {
+      this.done = true;
+      this.plan.finished(this);
+    }
+  }
+
+  /**
+   * The server ended or closed the connection. Once the connection has sent and checked its
+   * whole share, nothing is lost: the server may close it (an idle timeout) while the rest of
+   * the run goes on, and it still counts as held. Before that, it is a reset.
+   */
+  closedByServer(note: string): void {
+    if (this.done && this.state === OPEN) return;
+    if (this.state === HANDSHAKING) this.fail('handshake', `closed during the TLS handshake, connection ${this.index}`);
+    else this.fail('reset', note);
+  }
+
+  /**
+   * A socket error, by what the connection was doing: connecting, handshaking, or serving.
+   * A TLS error before the first echo is a handshake failure even once the client saw the
+   * handshake done: under TLS 1.3 the server checks the client's certificate after that, and
+   * its refusal arrives as an alert on the first read.
+   */
+  failWith(error: NodeJS.ErrnoException): void {
+    if (this.state === HANDSHAKING || (this.state === OPEN && this.awaitingFirstEcho && this.plan.tls !== undefined && isTlsError(error))) {
+      this.fail('handshake', describeHandshakeFailure(error, this.index));
+      return;
+    }
+    const { kind, text } = classifySocketError(error, this.state === CONNECTING, this.index);
+    this.fail(kind, text);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+}
+
+function tlsOptions(plan: LoadTlsPlan, target: LoadTarget): tls.ConnectionOptions {
+  return { secureContext: plan.context, servername: plan.servername ?? target.servername, rejectUnauthorized: plan.rejectUnauthorized };
+}
+
+/** Milliseconds (performance.now() differences) to whole microseconds, at least 1 (the histograms' lowest value). */
+function toMicros(ms: number): number {
+  const micros = Math.round(ms * 1000);
+  return micros > 0 ? micros : 1;
+}
+
+function onSocketError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
+  this[owner].failWith(error);
+}
+
+function onSocketConnect(this: OwnedSocket): void {
+  this[owner].connected();
+}
+
+function onSecureConnect(this: OwnedSocket): void {
+  this[owner].secured();
+}
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[owner].onData(chunk);
+}
+
+function onSocketEnd(this: OwnedSocket): void {
+  const connection = this[owner];
+  connection.closedByServer(`closed by the server (end of stream), connection ${connection.index}`);
+}
+
+function onSocketClose(this: OwnedSocket): void {
+  const connection = this[owner];
+  connection.closedByServer(`closed, connection ${connection.index}`);
+}
