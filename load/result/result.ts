@@ -10,7 +10,7 @@ import {
   type FailureKind,
   type FailureNotes,
 } from './failure-kind.js';
-import type { ThresholdResult } from '../verdict/threshold-check.js';
+import type { ThresholdResult } from '../verdict/threshold.js';
 import { TIMINGS, type TallyCounts, type TargetCounts, type Timing } from '../worker/tally.js';
 
 /** What one worker reports at the end (the `result` message without its tag). */

@@ -1,22 +1,7 @@
 import { decodeHistogram, percentileKey, summarizeHistogram } from '../worker/histogram.js';
 import { formatCount, formatMs } from '../report/format.js';
 import type { LoadResult } from '../result/result.js';
-import { compare, type FigureName, type Operator, type Threshold } from './threshold.js';
-
-/** One threshold's outcome, as the JSON carries it (`thresholds`). */
-export interface ThresholdResult {
-  /** The expression as given: `p99<20ms`. */
-  threshold: string;
-  /** The canonical metric: `latency_p99`. */
-  metric: string;
-  operator: Operator;
-  /** The limit, in `unit`. */
-  limit: number;
-  /** The measured value, in `unit`; null when the distribution had no samples (which fails). */
-  value: number | null;
-  unit: 'ms' | 'msg/s' | 'B/s' | '';
-  passed: boolean;
-}
+import { compare, type FigureName, type Threshold, type ThresholdResult } from './threshold.js';
 
 /**
  * Checks every threshold against a result, a run's or a merge's: the same figures the

@@ -36,6 +36,21 @@ export interface Threshold {
 
 export type Operator = '<' | '<=' | '>' | '>=' | '==';
 
+/** One threshold's outcome, as the JSON carries it (`thresholds`). */
+export interface ThresholdResult {
+  /** The expression as given: `p99<20ms`. */
+  threshold: string;
+  /** The canonical metric: `latency_p99`. */
+  metric: string;
+  operator: Operator;
+  /** The limit, in `unit`. */
+  limit: number;
+  /** The measured value, in `unit`; null when the distribution had no samples (which fails). */
+  value: number | null;
+  unit: 'ms' | 'msg/s' | 'B/s' | '';
+  passed: boolean;
+}
+
 /** `p` with a percentile (0-100], or a named statistic. */
 export type TimeStat = { percentile: number } | { name: 'avg' | 'mean' | 'min' | 'max' | 'stddev' };
 
