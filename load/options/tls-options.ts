@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { OptionError } from '../../src/parse-option.js';
 import { checkTlsProtocol, DEFAULT_TLS_PROTOCOL, parseTlsCiphers, parseTlsVersion, type TlsVersion } from '../../src/tls-profile.js';
-import type { LoadTlsPlan } from '../worker/load-connection.js';
+import type { LoadTlsPlan } from '../worker/connection-plan.js';
 
 /**
  * echo-load's TLS client settings. The files are read once, by the main thread, and kept as

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
-import { LoadConnection, type LoadConnectionPlan, type LoadTarget, type LoadTlsPlan } from './load-connection.js';
+import type { LoadConnectionPlan, LoadTarget, LoadTlsPlan } from './connection-plan.js';
+import { LoadConnection } from './load-connection.js';
 import type { WorkerConfig, WorkerMessage } from '../run/messages.js';
 import { buildPayloads, READ_BUFFER_SIZE } from './payload.js';
 import { encodeProxyHeader, proxyClient } from './proxy-header.js';
@@ -20,7 +21,7 @@ const CLOSE_GRACE_MS = 1000;
  *   const fleet = new Fleet(config, (message) => parentPort.postMessage(message));
  *   fleet.start();
  */
-export class Fleet implements LoadConnectionPlan {
+export class Fleet implements LoadConnectionPlan<LoadConnection> {
   readonly payloads;
   readonly pipeline: number;
   readonly intervalMs: number;

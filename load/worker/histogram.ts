@@ -75,3 +75,9 @@ export function summarizeHistogram(histogram: Histogram, scale: number): Record<
   }
   return summary;
 }
+
+/** Milliseconds (performance.now() differences) to whole microseconds, at least 1 (the histograms' lowest value). */
+export function toMicros(ms: number): number {
+  const micros = Math.round(ms * 1000);
+  return micros > 0 ? micros : 1;
+}

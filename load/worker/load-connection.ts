@@ -1,53 +1,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { classifySocketError, describeHandshakeFailure, describeMismatch, isTlsError } from '../result/failure.js';
-import { READ_BUFFER_SIZE, type Payloads } from './payload.js';
+import { tlsOptions } from './connection-plan.js';
+import { toMicros } from './histogram.js';
+import { READ_BUFFER_SIZE } from './payload.js';
+import { onSecureConnect, onSocketClose, onSocketConnect, onSocketData, onSocketEnd, onSocketError, owners } from './socket-owners.js';
 import type { FailureKind } from '../result/failure-kind.js';
-import type { Tally, TargetTally } from './tally.js';
-
-/**
- * What every connection of a worker shares: what to send, where to count. Built once per
- * worker (the `Fleet`); connections only read it.
- */
-export interface LoadConnectionPlan {
-  readonly payloads: Payloads;
-  readonly pipeline: number;
-  /** Milliseconds between intended sends in `--rate` mode; 0 = send as echoes return. */
-  readonly intervalMs: number;
-  readonly connectTimeoutMs: number;
-  /**
-   * Every connection of a worker reads into this one buffer (`onread`): a read is verified
-   * synchronously before the next can arrive, so nothing is allocated per read.
-   */
-  readonly readBuffer: Buffer;
-  /** TLS settings, shared by every connection of the worker; undefined for plain TCP. */
-  readonly tls: LoadTlsPlan | undefined;
-  /** The PROXY protocol header connection `index` sends first to `target`; undefined to send none. */
-  readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
-  readonly tally: Tally;
-  /** The connection is established, or failed to be. Called once. */
-  settled(connection: LoadConnection): void;
-  /** The connection has nothing left to do: quota sent and echoed, or failed. Called once. */
-  finished(connection: LoadConnection): void;
-}
-
-/** Where a connection goes (one `--target`), and where its per-target figures are counted. */
-export interface LoadTarget {
-  /** An address. */
-  readonly host: string;
-  readonly port: number;
-  /** Under TLS: SNI and the name the certificate must match; undefined: the address. */
-  readonly servername: string | undefined;
-  readonly tally: TargetTally;
-}
-
-/** A worker's TLS client settings: one secure context (CA, client certificate) for all its connections. */
-export interface LoadTlsPlan {
-  readonly context: tls.SecureContext;
-  /** SNI and the name the server's certificate must match, unless the target has its own; undefined: the address connected to. */
-  readonly servername: string | undefined;
-  readonly rejectUnauthorized: boolean;
-}
+import type { LoadConnectionPlan, LoadTarget } from './connection-plan.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -55,38 +14,26 @@ const CLOSED = 2;
 /** TCP is up (and the PROXY header sent), the TLS handshake is not done yet. */
 const HANDSHAKING = 3;
 
-/** Where the socket listeners find their connection: no closure per socket for them. */
-const owner = Symbol('connection');
-type OwnedSocket = net.Socket & { [owner]: LoadConnection };
-
 /**
  * One load-client connection's ping-pong state machine: connect, send `pipeline` messages, and
  * for each read check the bytes against the expected echo at the current offset, complete
- * messages, record their latency and send the next ones. (Not the server's `Connection` in
- * src/server/, which serves one client: this one is a client.)
+ * messages, record their latency and send the next ones (a client: the server's side is
+ * src/server/connection.ts). Set-up is timed apart from echoes: `connect` (to the `connect`
+ * event), under TLS `handshake` (to `secureConnect`), and `firstEcho` (from ready to the first
+ * echo) have their own histograms, and messages sent before the first echo came back stay out
+ * of `latency`: they waited for the server to accept and read the connection, which is set-up.
  *
- * Its set-up is timed apart from its echoes: `connect` (starting the connect to the `connect`
- * event), under TLS `handshake` (from then to `secureConnect`), and `firstEcho` (from the
- * connection being ready, connected or secured, to the first echo) go to their own histograms, and every
- * message sent before the first echo came back (the first one, the rest of the pipeline,
- * `--rate` sends while waiting) stays out of `latency`: they all waited for the server to
- * accept and read the connection, which is set-up, not echo latency.
- *
- * Why an event-driven object and not a task from src/tasks. The runtime's cost is no longer
- * the reason: since switch points are reusable objects, the minimal client written as one task
- * per connection (load/bench/task-client.ts) spends 1.03 x the CPU per message of the same
- * client as an event handler (`npm run bench:client -- --tasks`, 500 connections, 64 B,
- * 2026-12-01; it was about 1.5 x with a closure per switch). What a connection does per read
- * is not a story told in order, though: a read completes any number of pipelined messages,
- * `--rate` sends come from a timer while echoes are outstanding, and every read is checked
- * where it lands. That reads more plainly as a state machine over one read. The data path is
- * also why reads go through `onread`
- * into one reused buffer (no Buffer and no stream `data` event per read) and why the clock
- * is `performance.now()` (a double; `process.hrtime.bigint()` allocates a BigInt per call
- * and measured slower). TLS sockets take `onread` too (Node 20 to 26), and TLS connections
- * read like plain ones; only TLS over a connection that first sends a PROXY header is a TLS
- * socket wrapped around a connected one, and there Node ignores `onread`: those read `data`
- * events (a Buffer per read).
+ * Why an event-driven object and not a task from src/tasks: not the runtime's cost (the
+ * minimal client as one task per connection, bench/contenders/task-client.ts, spends 1.03 x the
+ * CPU per message of the same client as an event handler: `npm run bench:client -- --tasks`,
+ * 500 connections, 64 B), but that a read is not a story told in order: it completes any
+ * number of pipelined messages, `--rate` sends come from a timer while echoes are
+ * outstanding, and every read is checked where it lands: a state machine over one read. Reads
+ * go through `onread` into one reused buffer (no Buffer, no `data` event per read); the clock
+ * is `performance.now()` (a double; `process.hrtime.bigint()` allocates a BigInt per call and
+ * measured slower). TLS sockets take `onread` too (Node 20 to 26); only TLS after a PROXY
+ * header is a TLS socket wrapped around a connected one, where Node ignores `onread`: those
+ * read `data` events (a Buffer per read).
  *
  * `--proxy-protocol` sends the header first on the TCP connection (as HAProxy's `send-proxy`
  * does), then the TLS handshake if any, then the echo traffic.
@@ -127,7 +74,7 @@ export class LoadConnection {
    * @param phaseMs under `--rate`, delay of the first send, so connections do not fire in step
    */
   constructor(
-    private readonly plan: LoadConnectionPlan,
+    private readonly plan: LoadConnectionPlan<LoadConnection>,
     private readonly target: LoadTarget,
     readonly index: number,
     private toSend: number,
@@ -143,15 +90,15 @@ export class LoadConnection {
     const { host, port } = this.target;
     this.openedAt = performance.now();
     const onread = { buffer: plan.readBuffer, callback: (n: number) => this.onRead(n, plan.readBuffer) };
-    let socket: OwnedSocket;
+    let socket: net.Socket;
     if (plan.tls !== undefined && plan.proxyHeader === undefined) {
       // TLSSocket takes `onread` (Node 20 to 26) though @types/node does not list it.
       const options = { host, port, ...tlsOptions(plan.tls, this.target), onread } as tls.ConnectionOptions;
-      socket = tls.connect(options) as net.Socket as OwnedSocket;
+      socket = tls.connect(options) as net.Socket;
       socket.on('secureConnect', onSecureConnect);
     } else {
       // Under TLS after a PROXY header, the TLS socket is made once TCP is up (`connected`).
-      socket = net.connect({ host, port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as OwnedSocket;
+      socket = net.connect({ host, port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as net.Socket;
     }
     this.watch(socket);
     socket.on('connect', onSocketConnect);
@@ -160,8 +107,8 @@ export class LoadConnection {
   }
 
   /** Every socket of the connection gets its listeners, `error` first. */
-  private watch(socket: OwnedSocket): void {
-    socket[owner] = this;
+  private watch(socket: net.Socket): void {
+    owners.set(socket, this);
     socket.on('error', onSocketError);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
@@ -244,7 +191,7 @@ export class LoadConnection {
       // tls.connect does not apply `noDelay` itself.
       raw.setNoDelay(true);
     } else {
-      const secure = tls.connect({ socket: raw, ...tlsOptions(plan.tls, this.target) }) as net.Socket as OwnedSocket;
+      const secure = tls.connect({ socket: raw, ...tlsOptions(plan.tls, this.target) }) as net.Socket;
       this.watch(secure);
       secure.on('secureConnect', onSecureConnect);
       secure.on('data', onSocketData);
@@ -450,41 +397,4 @@ export class LoadConnection {
       this.timer = undefined;
     }
   }
-
-}
-
-function tlsOptions(plan: LoadTlsPlan, target: LoadTarget): tls.ConnectionOptions {
-  return { secureContext: plan.context, servername: plan.servername ?? target.servername, rejectUnauthorized: plan.rejectUnauthorized };
-}
-
-/** Milliseconds (performance.now() differences) to whole microseconds, at least 1 (the histograms' lowest value). */
-function toMicros(ms: number): number {
-  const micros = Math.round(ms * 1000);
-  return micros > 0 ? micros : 1;
-}
-
-function onSocketError(this: OwnedSocket, error: NodeJS.ErrnoException): void {
-  this[owner].failWith(error);
-}
-
-function onSocketConnect(this: OwnedSocket): void {
-  this[owner].connected();
-}
-
-function onSecureConnect(this: OwnedSocket): void {
-  this[owner].secured();
-}
-
-function onSocketData(this: OwnedSocket, chunk: Buffer): void {
-  this[owner].onData(chunk);
-}
-
-function onSocketEnd(this: OwnedSocket): void {
-  const connection = this[owner];
-  connection.closedByServer(`closed by the server (end of stream), connection ${connection.index}`);
-}
-
-function onSocketClose(this: OwnedSocket): void {
-  const connection = this[owner];
-  connection.closedByServer(`closed, connection ${connection.index}`);
 }

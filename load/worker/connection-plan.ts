@@ -1,0 +1,53 @@
+import type tls from 'node:tls';
+import type { Payloads } from './payload.js';
+import type { Tally, TargetTally } from './tally.js';
+
+/**
+ * What every connection of a worker shares: what to send, where to count. Built once per
+ * worker (the `Fleet`); connections only read it. `Connection` is the connection type the
+ * callbacks receive (`LoadConnection`), a parameter so that this file needs no import of it.
+ */
+export interface LoadConnectionPlan<Connection> {
+  readonly payloads: Payloads;
+  readonly pipeline: number;
+  /** Milliseconds between intended sends in `--rate` mode; 0 = send as echoes return. */
+  readonly intervalMs: number;
+  readonly connectTimeoutMs: number;
+  /**
+   * Every connection of a worker reads into this one buffer (`onread`): a read is verified
+   * synchronously before the next can arrive, so nothing is allocated per read.
+   */
+  readonly readBuffer: Buffer;
+  /** TLS settings, shared by every connection of the worker; undefined for plain TCP. */
+  readonly tls: LoadTlsPlan | undefined;
+  /** The PROXY protocol header connection `index` sends first to `target`; undefined to send none. */
+  readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
+  readonly tally: Tally;
+  /** The connection is established, or failed to be. Called once. */
+  settled(connection: Connection): void;
+  /** The connection has nothing left to do: quota sent and echoed, or failed. Called once. */
+  finished(connection: Connection): void;
+}
+
+/** Where a connection goes (one `--target`), and where its per-target figures are counted. */
+export interface LoadTarget {
+  /** An address. */
+  readonly host: string;
+  readonly port: number;
+  /** Under TLS: SNI and the name the certificate must match; undefined: the address. */
+  readonly servername: string | undefined;
+  readonly tally: TargetTally;
+}
+
+/** A worker's TLS client settings: one secure context (CA, client certificate) for all its connections. */
+export interface LoadTlsPlan {
+  readonly context: tls.SecureContext;
+  /** SNI and the name the server's certificate must match, unless the target has its own; undefined: the address connected to. */
+  readonly servername: string | undefined;
+  readonly rejectUnauthorized: boolean;
+}
+
+/** The TLS options of one connection to `target`: the worker's context, the target's name unless the plan sets one. */
+export function tlsOptions(plan: LoadTlsPlan, target: LoadTarget): tls.ConnectionOptions {
+  return { secureContext: plan.context, servername: plan.servername ?? target.servername, rejectUnauthorized: plan.rejectUnauthorized };
+}

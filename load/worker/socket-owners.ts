@@ -1,0 +1,45 @@
+import type net from 'node:net';
+
+/** What a socket's listeners ask of the connection that owns the socket (`LoadConnection`). */
+export interface SocketOwner {
+  readonly index: number;
+  connected(): void;
+  secured(): void;
+  onData(chunk: Buffer): void;
+  closedByServer(note: string): void;
+  failWith(error: NodeJS.ErrnoException): void;
+}
+
+/**
+ * Where the socket listeners find their connection: no closure per socket for them, and no
+ * property on the socket (one more property on a socket makes the loads in Node's own
+ * per-message path megamorphic: see `owners` in src/server/socket-events.ts). Looked up per
+ * socket event (connect, end, close, error), never per message: reads arrive through `onread`.
+ */
+export const owners = new WeakMap<net.Socket, SocketOwner>();
+
+export function onSocketError(this: net.Socket, error: NodeJS.ErrnoException): void {
+  owners.get(this)!.failWith(error);
+}
+
+export function onSocketConnect(this: net.Socket): void {
+  owners.get(this)!.connected();
+}
+
+export function onSecureConnect(this: net.Socket): void {
+  owners.get(this)!.secured();
+}
+
+export function onSocketData(this: net.Socket, chunk: Buffer): void {
+  owners.get(this)!.onData(chunk);
+}
+
+export function onSocketEnd(this: net.Socket): void {
+  const connection = owners.get(this)!;
+  connection.closedByServer(`closed by the server (end of stream), connection ${connection.index}`);
+}
+
+export function onSocketClose(this: net.Socket): void {
+  const connection = owners.get(this)!;
+  connection.closedByServer(`closed, connection ${connection.index}`);
+}
