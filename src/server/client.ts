@@ -18,7 +18,7 @@ export interface ClientSetup {
 
 /**
  * One client's task: it owns its connection from accept to close. First the set-up the
- * server asks for (a PROXY header, a TLS handshake), then the lesson's echo loop. Whatever
+ * server asks for (a PROXY header, a TLS handshake), then the echo loop of docs/lesson.md. Whatever
  * ends it (the client leaving, an error, a failed set-up, a kill at shutdown), `finally`
  * closes the socket and waits until it is closed, and the connection is counted once, with
  * why it ended and how long it lived. A failed set-up is counted by its own reason too.

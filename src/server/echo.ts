@@ -3,7 +3,7 @@ import type { Connection } from './connection.js';
 import { upperInPlace } from './upper.js';
 
 /**
- * The lesson's loop, as the lesson writes it: receive, stop at the end, upper-case, send.
+ * The loop of docs/lesson.md, as it is written there: receive, stop at the end, upper-case, send.
  * `recv` and `send` are the switch points; between them this task runs alone, and while it
  * waits every other client is served. (The task around it, in client.ts, owns the connection:
  * set-up before, close and accounting after.)
