@@ -21,7 +21,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { OptionError } from '../src/parse-option.js';
-import type { Distribution, LoadResult } from '../load/result.js';
+import type { Distribution, LoadResult } from '../load/result/result.js';
 import {
   BARE_SERVER, Child, compileC, count, duration, ECHO_LOAD, ECHO_SERVER, listenQueueCounters,
   median, readOptions, runBenchmark, sleep, startServer,

@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import tls from 'node:tls';
-import { encodeProxyHeader } from '../../load/proxy-header.js';
+import { encodeProxyHeader } from '../../load/worker/proxy-header.js';
 
 const [mode, portText, concurrencyText, sizeText] = process.argv.slice(2) as [string, string, string, string];
 const [port, concurrency, size] = [Number(portText), Number(concurrencyText), Number(sizeText)];

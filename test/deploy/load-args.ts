@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { parseOptions, type LoadOptions, type RawOptions } from '../../load/options.js';
+import { parseOptions, type LoadOptions, type RawOptions } from '../../load/options/options.js';
 import { LOAD_CLI } from '../load/support/cli.js';
 
 /** An option of echo-load's command line, as its `--help` lists it. */

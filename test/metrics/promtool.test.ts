@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { encodeProxyHeader } from '../../load/proxy-header.js';
+import { encodeProxyHeader } from '../../load/worker/proxy-header.js';
 import { createMetricsRegistry } from '../../src/metrics/index.js';
 import { PROXY_HEADER_FAILURES, ServerStats, TLS_HANDSHAKE_FAILURES } from '../../src/server/stats.js';
 import { metricsPort } from '../deploy/metrics-port.js';

@@ -1,8 +1,8 @@
 import type { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram as buildServerProgram } from '../../src/cli/server-options.js';
-import { buildProgram as buildLoadProgram } from '../../load/command.js';
-import { parseOptions, type RawOptions } from '../../load/options.js';
+import { buildProgram as buildLoadProgram } from '../../load/options/command.js';
+import { parseOptions, type RawOptions } from '../../load/options/options.js';
 import { DEFAULT_TLS_CIPHERS } from '../../src/tls-profile.js';
 import { readmeTable } from './readme.js';
 

@@ -2,7 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeProxyHeader } from '../../load/proxy-header.js';
+import { encodeProxyHeader } from '../../load/worker/proxy-header.js';
 import { INCOMPLETE, parseProxyHeader, PROXY_HEADER_FAILURES, ProxyHeaderError, type ProxyHeaderFailure } from '../../src/server/proxy-protocol/index.js';
 import { metricsPort } from '../deploy/metrics-port.js';
 import { scrape } from '../metrics/scrape.js';
