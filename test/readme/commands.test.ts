@@ -7,16 +7,16 @@ import { workersNode } from '../../scripts/test-tools.js';
 import { makeCertificates, type TestCertificates } from '../support/certificates.js';
 import { echoOnce } from '../support/clients.js';
 import { ROOT, run, type RunResult } from '../deploy/tools.js';
-import { readmeCodeBlocks, type CodeBlock } from './readme.js';
+import { documentationCodeBlocks, type CodeBlock } from './readme.js';
 import { startServerCommand, type RunningServer } from './server-command.js';
 import { tokenize, untokenize, wordsUntilOperator, type Token } from './shell-words.js';
 
 /**
- * Every command line in the README's code blocks runs here as written, with `echo-server` and
- * `echo-load` on PATH the way `npm link` puts them there, against servers this file starts,
+ * Every command line in the code blocks of the README and of docs/*.md runs here as written,
+ * with `echo-server` and `echo-load` on PATH the way `npm link` puts them there, against servers this file starts,
  * or is listed below with the reason it cannot. Addresses point at those servers and times
  * are bounded (see `boundLoad`), so that the whole file takes seconds; what is checked is what
- * the README promises a reader: the options exist, the values are valid, the run succeeds.
+ * the documentation promises a reader: the options exist, the values are valid, the run succeeds.
  */
 
 /** Code blocks that are not shell commands, told by their first line. */
@@ -50,8 +50,9 @@ const NOT_RUN_HERE: ReadonlyArray<{ command: RegExp; reason: string; inner?: tru
   { command: /^for i in .* ssh .* echo-load /, reason: 'needs other machines (load1, load2, load3)', inner: true },
 ];
 
-/** A command line of the README: where it is, as written, and as tokens. */
+/** A command line of the documentation: where it is (file and line), as written, and as tokens. */
 interface ReadmeCommand {
+  file: string;
   line: number;
   text: string;
   tokens: Token[];
@@ -68,13 +69,13 @@ function readmeCommands(blocks: readonly CodeBlock[]): ReadmeCommand[] {
       while (text.endsWith('\\') && i + 1 < block.lines.length) text = `${text.slice(0, -1)} ${block.lines[++i]!.trim()}`;
       text = text.trim().replace(/^- run: /, '');
       const tokens = tokenize(text);
-      if (tokens.length > 0) commands.push({ line, text: untokenize(tokens), tokens });
+      if (tokens.length > 0) commands.push({ file: block.file, line, text: untokenize(tokens), tokens });
     }
   }
   return commands;
 }
 
-const COMMANDS = readmeCommands(readmeCodeBlocks());
+const COMMANDS = readmeCommands(documentationCodeBlocks());
 
 /** Programs this file runs, by the command's first word (after any `NAME=value`). */
 const RUNNABLE = new Set(['echo-server', 'echo-load', 'curl', 'openssl']);
@@ -83,7 +84,7 @@ function program(command: ReadmeCommand): string {
   return wordsUntilOperator(command.tokens).find((word) => !/^[A-Z_][A-Z0-9_]*=/.test(word)) ?? '';
 }
 
-// Bounds on what a README command asks for, so that each finishes in a few seconds.
+// Bounds on what a documented command asks for, so that each finishes in a few seconds.
 const LOAD_DURATION = '1s';
 const LOAD_WARMUP = '200ms';
 const MAX_CLIENTS = 50;
@@ -94,7 +95,7 @@ const MORE_SERVERS = 2;
 /** Commands run at once: each echo-load keeps two worker threads busy on a 2-core machine. */
 const PARALLEL = 3;
 
-/** The servers the README's client commands are pointed at. */
+/** The servers the documentation's client commands are pointed at. */
 interface Servers {
   /** Plain and TLS (the test CA's server certificate; client certificates requested, verified if sent). */
   tls: RunningServer;
@@ -110,7 +111,7 @@ let servers: Servers;
 /** Where `echo-server` and `echo-load` are linked, first on the commands' PATH. */
 let binDir: string;
 
-/** The environment a README command runs in: no ECHO_* settings of the caller's, PATH as `npm link` leaves it. */
+/** The environment a documented command runs in: no ECHO_* settings of the caller's, PATH as `npm link` leaves it. */
 function commandEnv(nodeDir = dirname(process.execPath)): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ECHO_')));
   return { ...env, PATH: `${binDir}:${nodeDir}:${process.env.PATH ?? ''}` };
@@ -135,7 +136,7 @@ beforeAll(async () => {
   mkdirSync(binDir);
   linkBins(binDir);
   certs = await makeCertificates();
-  // The file names the README's TLS commands use, in the directory they run in.
+  // The file names the documentation's TLS commands use, in the directory they run in.
   const files: Record<string, string> = {
     'server.pem': certs.server.cert,
     'server.key': certs.server.key,
@@ -182,7 +183,7 @@ const inTurn = (() => {
 /**
  * An `echo-load` command pointed at this file's servers and bounded in time: hosts become
  * 127.0.0.1, ports (and targets) the port of the server it needs (PROXY, TLS or plain), with
- * one added where the README relies on the default; `--duration` and `--warmup` are cut short,
+ * one added where the command relies on the default; `--duration` and `--warmup` are cut short,
  * `--clients` and `--messages` capped. `merge` reads files and is left as it is.
  */
 function boundLoad(words: readonly string[]): string[] {
@@ -192,7 +193,7 @@ function boundLoad(words: readonly string[]): string[] {
     : words.includes('--tls')
       ? (servers.tls.listening.tlsPort as number)
       : (servers.tls.listening.port as number);
-  // Each target of the README's is another server here: echo-load refuses a target given twice.
+  // Each target of a command's is another server here: echo-load refuses a target given twice.
   const targets: string[] = [];
   const targetPort = (target: string) => {
     if (!targets.includes(target)) targets.push(target);
@@ -308,7 +309,7 @@ async function runLoad(tokens: readonly Token[], start: number): Promise<void> {
 
 /** Starts the server command, echoes once on its plain port (unless it waits for PROXY headers), SIGTERM: exit 0. */
 async function runServer(words: readonly string[]): Promise<void> {
-  // `--workers` needs SO_REUSEPORT: on a Node.js that has it, as the README says.
+  // `--workers` needs SO_REUSEPORT: on a Node.js that has it, as docs/server.md says.
   const env = commandEnv(words.includes('--workers') ? dirname(workersNode()) : undefined);
   const [command, ...args] = boundServer(words);
   const server = await startServerCommand(command!, args, { env, cwd: work });
@@ -377,11 +378,11 @@ function runCommand(command: ReadmeCommand): Promise<void> {
   throw new Error(`no way to run ${command.text}`);
 }
 
-describe('the README', () => {
+describe('the README and docs/', () => {
   it('has commands, and every exclusion still names one of them', () => {
     expect(COMMANDS.length).toBeGreaterThan(30);
     for (const exclusion of NOT_RUN_HERE) {
-      expect(COMMANDS.some((command) => exclusion.command.test(command.text)), `no README command matches ${exclusion.command}`).toBe(true);
+      expect(COMMANDS.some((command) => exclusion.command.test(command.text)), `no documented command matches ${exclusion.command}`).toBe(true);
     }
   });
 
@@ -389,12 +390,12 @@ describe('the README', () => {
     for (const command of COMMANDS) {
       const excluded = NOT_RUN_HERE.find((exclusion) => exclusion.command.test(command.text));
       if (excluded?.inner) {
-        it(`line ${command.line}: the echo-load command in \`${command.text}\` (${excluded.reason})`, () =>
+        it(`${command.file}:${command.line}: the echo-load command in \`${command.text}\` (${excluded.reason})`, () =>
           inTurn(() => runLoad(innerLoad(command.tokens), 0)), RUN_TIMEOUT_MS * 2);
       } else if (excluded === undefined) {
-        it(`line ${command.line}: ${command.text}`, () => {
+        it(`${command.file}:${command.line}: ${command.text}`, () => {
           if (!RUNNABLE.has(program(command))) {
-            throw new Error(`README line ${command.line}: unknown command \`${command.text}\`: run it in this test, or add it to NOT_RUN_HERE with the reason`);
+            throw new Error(`${command.file}:${command.line}: unknown command \`${command.text}\`: run it in this test, or add it to NOT_RUN_HERE with the reason`);
           }
           return inTurn(() => runCommand(command));
         }, RUN_TIMEOUT_MS * 2);

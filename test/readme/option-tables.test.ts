@@ -4,12 +4,12 @@ import { buildProgram as buildServerProgram } from '../../src/cli/server-options
 import { buildProgram as buildLoadProgram } from '../../load/options/command.js';
 import { parseOptions, type RawOptions } from '../../load/options/options.js';
 import { DEFAULT_TLS_CIPHERS } from '../../src/tls-profile.js';
-import { readmeTable } from './readme.js';
+import { documentationTable } from './readme.js';
 
 /**
- * The README's option tables are written by hand: these tests hold every flag, environment
- * variable and default in them to the commander options the CLIs parse with, so that a table
- * that drifts from the code fails here.
+ * The option tables (docs/server.md's, docs/load.md's: wherever their headings are) are written
+ * by hand: these tests hold every flag, environment variable and default in them to the
+ * commander options the CLIs parse with, so that a table that drifts from the code fails here.
  */
 
 /** The `code` spans of a table cell, in order. */
@@ -25,7 +25,7 @@ function shownDefault(option: Option): string | undefined {
 }
 
 describe("echo-server's option table", () => {
-  const rows = readmeTable('echo-server').map(([flags, env, defaults]) => ({ flags: spans(flags!), envs: spans(env!), defaults: defaults! }));
+  const rows = documentationTable('echo-server options').map(([flags, env, defaults]) => ({ flags: spans(flags!), envs: spans(env!), defaults: defaults! }));
   const options = ownOptions(buildServerProgram());
   const byFlags = new Map(options.map((option) => [option.flags, option]));
   /** `--no-metrics` stands for the pair `--metrics [on|off]` / `--no-metrics`, one attribute. */
@@ -33,10 +33,10 @@ describe("echo-server's option table", () => {
 
   it('has a row for every option, and no option the CLI lacks', () => {
     const listed = rows.flatMap((row) => row.flags);
-    for (const flags of listed) expect(byFlags.has(flags), `README lists ${flags}, which echo-server does not have`).toBe(true);
+    for (const flags of listed) expect(byFlags.has(flags), `the table lists ${flags}, which echo-server does not have`).toBe(true);
     const covered = new Set(listed.map((flags) => byFlags.get(flags)).flatMap((option) => (option?.negate ? [option, positive(option)] : [option])));
     const missing = options.filter((option) => !covered.has(option)).map((option) => option.flags);
-    expect(missing, 'options without a row in the README').toEqual([]);
+    expect(missing, 'options without a row in the table').toEqual([]);
   });
 
   it("names each option's environment variable", () => {
@@ -73,14 +73,14 @@ describe("echo-server's option table", () => {
 });
 
 describe("echo-load's option table", () => {
-  const rows = readmeTable('echo-load').map(([flags, defaults]) => ({ longs: spans(flags!).map((flag) => flag.split(' ')[0]!), defaults: defaults! }));
+  const rows = documentationTable('echo-load options').map(([flags, defaults]) => ({ longs: spans(flags!).map((flag) => flag.split(' ')[0]!), defaults: defaults! }));
   const options = ownOptions(buildLoadProgram(() => {}));
   const byLong = new Map(options.map((option) => [option.long!, option]));
   const CORES = 7;
   const defaults = parseOptions({}, CORES);
 
   /**
-   * Defaults the README gives in words, and what each means, checked on what parseOptions
+   * Defaults the table gives in words, and what each means, checked on what parseOptions
    * makes of the options left out.
    */
   const IN_WORDS: Record<string, { readme: string; holds: () => boolean }> = {
@@ -99,21 +99,21 @@ describe("echo-load's option table", () => {
 
   it('has a row for every option, and no option the CLI lacks', () => {
     const listed = rows.flatMap((row) => row.longs);
-    for (const long of listed) expect(byLong.has(long), `README lists ${long}, which echo-load does not have`).toBe(true);
+    for (const long of listed) expect(byLong.has(long), `the table lists ${long}, which echo-load does not have`).toBe(true);
     expect(
       options.map((option) => option.long!).filter((long) => !listed.includes(long)),
-      'options without a row in the README',
+      'options without a row in the table',
     ).toEqual([]);
   });
 
-  it('reads ECHO_LOAD_<OPTION> for every option but --no-progress, as the README says', () => {
+  it('reads ECHO_LOAD_<OPTION> for every option but --no-progress, as the documentation says', () => {
     for (const option of options) {
       const expected = option.long === '--no-progress' ? undefined : `ECHO_LOAD_${option.long!.slice(2).toUpperCase().replaceAll('-', '_')}`;
       expect(option.envVar, option.long).toBe(expected);
     }
   });
 
-  it('applies the defaults the README gives', () => {
+  it('applies the defaults the table gives', () => {
     for (const long of Object.keys(IN_WORDS)) expect(rows.some((row) => row.longs.includes(long)), `a row for ${long}`).toBe(true);
     for (const row of rows) {
       const values = row.defaults === '' ? [] : row.defaults.split(', ').map((text) => text.replaceAll('`', ''));
@@ -127,7 +127,7 @@ describe("echo-load's option table", () => {
         }
         const option = byLong.get(long);
         if (option === undefined || values.length === 0) return;
-        // Giving the README's default must change nothing (the TLS options, given with --tls).
+        // Giving the table's default must change nothing (the TLS options, given with --tls).
         const base: RawOptions = long.startsWith('--tls-') ? { tls: true } : {};
         const given = parseOptions({ ...base, [option.attributeName()]: values[i] }, CORES);
         expect(given, `${long} ${values[i]}`).toEqual(parseOptions(base, CORES));
