@@ -34,10 +34,10 @@ export const CONNECTION_DURATION_BUCKETS = [
 
 /**
  * Builds a fresh registry with the echo server's metrics and prom-client's default process
- * and Node.js metrics (see `addProcessMetrics`). Counters and gauges copy the plain numbers at scrape time (their
- * `collect`), so nothing here runs per message. Installs the connection duration histogram
- * into `stats.observeConnectionDuration`, the one metric observed as it happens (once per
- * connection, not per message).
+ * and Node.js metrics (see `addProcessMetrics`), in the order a scrape lists them. Counters and
+ * gauges copy the plain numbers at scrape time (their `collect`), so nothing here runs per
+ * message. Installs the connection duration histogram into `stats.observeConnectionDuration`,
+ * the one metric observed as it happens (once per connection, not per message).
  *
  * @example
  *   const registry = createMetricsRegistry({ stats, version: '0.1.0' });
@@ -45,54 +45,83 @@ export const CONNECTION_DURATION_BUCKETS = [
  */
 export function createMetricsRegistry(options: { stats: ServerCounters; version: string }): Registry {
   const { stats, version } = options;
-  const registers = [new Registry()];
-  const registry = registers[0]!;
+  const registry = new Registry();
+  const registers = [registry];
+  addConnectionMetrics(registers, stats);
+  addTrafficMetrics(registers, stats);
+  addDurationHistogram(registers, stats);
+  addTaskMetrics(registers);
+  addBuildInfo(registers, version);
+  addProcessMetrics(registry);
+  return registry;
+}
 
-  /** A counter whose value is read from a plain number when scraped. */
-  const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read());
-      },
-    });
+type Registers = Registry[];
 
-  /** A counter or gauge with one label, one series per key of a record read when scraped. */
-  const labelled = (Kind: typeof Counter | typeof Gauge, name: string, help: string, label: string, read: () => Readonly<Record<string, number>>) =>
-    new Kind({
-      name,
-      help,
-      labelNames: [label],
-      registers,
-      collect(this: Counter | Gauge) {
-        this.reset();
-        for (const [value, count] of Object.entries(read())) {
-          if (this instanceof Gauge) this.set({ [label]: value }, count);
-          else this.inc({ [label]: value }, count);
-        }
-      },
-    });
+/** A counter whose value is read from a plain number when scraped. */
+function counter(registers: Registers, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
 
-  labelled(Gauge, 'echo_connections_active', 'Client connections open now, by listener (plain, tls).', 'listener', () => stats.activeBy);
-  labelled(Counter, 'echo_connections_accepted_total', 'Client connections accepted, by listener (plain, tls).', 'listener', () => stats.acceptedBy);
+/** A gauge whose value is read from a plain number when scraped. */
+function gauge(registers: Registers, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** A counter or gauge with one label, one series per key of a record read when scraped. */
+function labelled(
+  registers: Registers,
+  Kind: typeof Counter | typeof Gauge,
+  name: string,
+  help: string,
+  label: string,
+  read: () => Readonly<Record<string, number>>,
+): void {
+  new Kind({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect(this: Counter | Gauge) {
+      this.reset();
+      for (const [value, count] of Object.entries(read())) {
+        if (this instanceof Gauge) this.set({ [label]: value }, count);
+        else this.inc({ [label]: value }, count);
+      }
+    },
+  });
+}
+
+/**
+ * Connections: open, accepted, rejected, closed by reason, the setup failures (TLS handshake,
+ * PROXY header) and TLS reloads.
+ */
+function addConnectionMetrics(registers: Registers, stats: ServerCounters): void {
+  labelled(registers, Gauge, 'echo_connections_active', 'Client connections open now, by listener (plain, tls).', 'listener', () => stats.activeBy);
+  labelled(registers, Counter, 'echo_connections_accepted_total', 'Client connections accepted, by listener (plain, tls).', 'listener', () => stats.acceptedBy);
   counter(
+    registers,
     'echo_connections_rejected_total',
     'Client connections closed at once because --max-connections was reached.',
     () => stats.connectionsRejected,
   );
   labelled(
+    registers,
     Counter,
     'echo_connections_closed_total',
     'Client connections that ended, by reason: client (it closed), idle, error, shutdown, setup (a failed TLS handshake or PROXY header).',
@@ -100,6 +129,7 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
     () => stats.connectionsClosed,
   );
   labelled(
+    registers,
     Counter,
     'echo_tls_handshake_failures_total',
     'TLS handshakes that failed, by reason: timeout, protocol (not TLS, or no common version or cipher), certificate, reset, other.',
@@ -107,21 +137,38 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
     () => stats.tlsHandshakeFailures,
   );
   labelled(
+    registers,
     Counter,
     'echo_proxy_header_failures_total',
     'PROXY protocol headers refused, by reason: missing, malformed, unsupported, timeout, untrusted (a peer not in --proxy-protocol-from).',
     'reason',
     () => stats.proxyHeaderFailures,
   );
-  labelled(Counter, 'echo_tls_reloads_total', 'TLS certificate reloads (SIGHUP), by result: ok, failed (the old certificate stays).', 'result', () => stats.tlsReloads);
-  counter('echo_received_bytes_total', 'Bytes received from clients.', () => stats.bytesReceived);
-  counter('echo_sent_bytes_total', 'Bytes written back to clients.', () => stats.bytesSent);
-  counter('echo_reads_total', 'Chunks read from client sockets.', () => stats.reads);
+  labelled(
+    registers,
+    Counter,
+    'echo_tls_reloads_total',
+    'TLS certificate reloads (SIGHUP), by result: ok, failed (the old certificate stays).',
+    'result',
+    () => stats.tlsReloads,
+  );
+}
+
+/** Bytes, reads and backpressure pauses: the data path's plain counters. */
+function addTrafficMetrics(registers: Registers, stats: ServerCounters): void {
+  counter(registers, 'echo_received_bytes_total', 'Bytes received from clients.', () => stats.bytesReceived);
+  counter(registers, 'echo_sent_bytes_total', 'Bytes written back to clients.', () => stats.bytesSent);
+  counter(registers, 'echo_reads_total', 'Chunks read from client sockets.', () => stats.reads);
   counter(
+    registers,
     'echo_backpressure_pauses_total',
     "Times a connection stopped reading because its socket's write buffer was full.",
     () => stats.backpressurePauses,
   );
+}
+
+/** How long connections stay open: observed once per finished connection, through `stats`. */
+function addDurationHistogram(registers: Registers, stats: ServerCounters): void {
   const duration = new Histogram({
     name: 'echo_connection_duration_seconds',
     help: 'How long client connections stayed open.',
@@ -129,10 +176,13 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
     registers,
   });
   stats.observeConnectionDuration = (seconds) => duration.observe(seconds);
+}
 
-  gauge('echo_tasks_active', 'Tasks (coroutines) alive now.', () => taskStats.active);
-  counter('echo_tasks_spawned_total', 'Tasks spawned.', () => taskStats.spawned);
-  counter('echo_tasks_failed_total', 'Tasks that ended with an error.', () => taskStats.failed);
+/** The task runtime: tasks alive, spawned, failed, and blocked-loop events by cause. */
+function addTaskMetrics(registers: Registers): void {
+  gauge(registers, 'echo_tasks_active', 'Tasks (coroutines) alive now.', () => taskStats.active);
+  counter(registers, 'echo_tasks_spawned_total', 'Tasks spawned.', () => taskStats.spawned);
+  counter(registers, 'echo_tasks_failed_total', 'Tasks that ended with an error.', () => taskStats.failed);
   new Counter({
     name: 'echo_blocked_loop_events_total',
     help:
@@ -145,6 +195,10 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
       for (const cause of BLOCKED_LOOP_CAUSES) this.inc({ cause }, monitorStats.blockedLoopEvents[cause]);
     },
   });
+}
+
+/** `echo_build_info`: always 1, labelled with this build's version and Node.js's. */
+function addBuildInfo(registers: Registers, version: string): void {
   new Gauge({
     name: 'echo_build_info',
     aggregator: 'first', // one build however many workers report it
@@ -152,7 +206,4 @@ export function createMetricsRegistry(options: { stats: ServerCounters; version:
     labelNames: ['version', 'node_version'],
     registers,
   }).set({ version, node_version: process.version }, 1);
-
-  addProcessMetrics(registry);
-  return registry;
 }
