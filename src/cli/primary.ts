@@ -23,6 +23,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import { aggregateWorkers, MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
+import { EXIT_INTERRUPTED, EXIT_START_FAILED, ExitError } from './exit.js';
 import type { CliOptions } from './server-options.js';
 import { WORKER_ENV, type FromWorker, type ToWorker } from './worker-messages.js';
 
@@ -52,9 +53,10 @@ export type PrimaryExit = Promise<number>;
 
 /**
  * Runs the primary until a signal has shut every worker down; resolves with the exit code
- * (0 after a clean shutdown, 130 after a second SIGINT, 1 if workers failed to start).
+ * (0 after a clean shutdown, 130 after a second SIGINT); rejects with an `ExitError` when the
+ * workers or the metrics server fail to start.
  */
-export async function runPrimary(options: CliOptions, log: Logger, fail: (code: number, message: string) => never): PrimaryExit {
+export async function runPrimary(options: CliOptions, log: Logger): PrimaryExit {
   const count = options.workers;
   const workers = new Map<number, Worker>();
   let restarts = 0;
@@ -118,9 +120,9 @@ export async function runPrimary(options: CliOptions, log: Logger, fail: (code: 
   };
 
   // The signals first, before any worker starts: a SIGTERM that comes during start-up, or
-  // just after the listening line, stops the workers like any other. (Installed after that
-  // line, as they once were, a SIGTERM sent on reading it killed the primary by the default
-  // action often enough, and left its workers to shut down on the lost IPC channel.)
+  // just after the listening line, stops the workers like any other (a SIGTERM that came
+  // before the handlers would kill the primary by the default action, and leave its workers
+  // to shut down on the lost IPC channel).
   let requestStop!: (signal: NodeJS.Signals) => void;
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
   let interrupt!: (code: number) => void;
@@ -146,7 +148,7 @@ export async function runPrimary(options: CliOptions, log: Logger, fail: (code: 
     if (signal !== 'SIGINT') return;
     log.warn('second SIGINT: ending the workers at once');
     for (const worker of workers.values()) worker.child.kill('SIGKILL');
-    interrupt(130);
+    interrupt(EXIT_INTERRUPTED);
   };
   process.on('SIGTERM', onStopSignal);
   process.on('SIGINT', onStopSignal);
@@ -165,7 +167,7 @@ export async function runPrimary(options: CliOptions, log: Logger, fail: (code: 
     if (!stopping) {
       stopping = true;
       for (const worker of workers.values()) worker.child.kill('SIGKILL');
-      return fail(1, `workers did not start: ${(error as Error).message}`);
+      throw new ExitError(EXIT_START_FAILED, `workers did not start: ${(error as Error).message}`);
     }
   }
 
@@ -182,7 +184,7 @@ export async function runPrimary(options: CliOptions, log: Logger, fail: (code: 
         logger: log,
       });
     } catch (error) {
-      if (error instanceof MetricsServerError) fail(1, error.message);
+      if (error instanceof MetricsServerError) throw new ExitError(EXIT_START_FAILED, error.message);
       throw error;
     }
   }
