@@ -9,6 +9,7 @@ import { CommanderError } from 'commander';
 import { createLogger } from '../log.js';
 import { OptionError } from '../parse-option.js';
 import { supportsReusePort } from '../reuse-port.js';
+import { setFailureReporter } from '../tasks/index.js';
 import { EXIT_BAD_OPTIONS, EXIT_START_FAILED, ExitError } from './exit.js';
 import { runPrimary } from './primary.js';
 import { serve } from './serve.js';
@@ -37,6 +38,8 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv);
   const worker = workerNumber();
   const log = createLogger({ name: 'echo-server', level: options.logLevel, ...(worker === undefined ? {} : { base: { worker } }) });
+  // Every task of this process, the server's or the primary's, reports its failure here.
+  setFailureReporter((task, error) => log.error({ task: task.describe(), err: error }, 'task failed'));
   if (options.workers <= 1 || worker !== undefined) return serve(options, log, worker);
   if (!supportsReusePort()) {
     fail(EXIT_BAD_OPTIONS, `--workers ${options.workers} needs SO_REUSEPORT: Linux and Node.js 22.12 or later (this is ${process.platform}, ${process.version})`);

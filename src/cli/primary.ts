@@ -5,232 +5,224 @@
  * The workers listen with SO_REUSEPORT, so the kernel spreads connections over them; each
  * still takes its own accept queue whole.
  *
- * Processes, not threads (`npm run bench:workers` measures both): a worker process costs
- * about 47 MiB at rest (proportional set, Node.js 22) where one more worker thread costs about
- * 25 MiB, and the primary 35 MiB; per connection and per message both run the same code. What
- * decides it: a crash (a native fault, an out-of-memory kill, a bug) takes down one worker,
+ * Processes, not threads: a worker process costs more memory at rest than one more worker
+ * thread (`npm run bench:workers` measures both; the figures are in docs/performance.md), and
+ * per connection and per message both run the same code. What decides it: a crash (a native fault, an out-of-memory kill, a bug) takes down one worker,
  * which the primary replaces, instead of every connection in the process; and signals reach
  * a process's main thread only (a worker thread cannot listen for them), so each worker's own
  * SIGTERM, SIGHUP, and the SIGURG that wakes its poll phase for new sockets
  * (own-sockets.ts), work only in a process of its own.
  *
- * The primary: starts the workers (the first picks the ports when 0 was asked for, the others
- * join it), serves the one /metrics and /healthz (counters summed over the workers, plus each
- * worker's open connections), replaces a worker that dies, forwards SIGHUP, and on SIGTERM or
- * SIGINT shuts every worker down gracefully.
+ * The primary is written in the same runtime as the server, with the same shape: one
+ * supervising task per worker in a group (as the server has one task per client), a
+ * lifecycle task that starts them (the first picks the ports when 0 was asked for, the others
+ * join it) and serves the one /metrics and /healthz (counters summed over the workers, plus
+ * each worker's open connections), and shutdown, which joins the group. SIGHUP is forwarded.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import { aggregateWorkers, MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
+import { Event, Group, spawn, suspend, type Operation, type Suspension, type Task } from '../tasks/index.js';
 import { EXIT_INTERRUPTED, EXIT_START_FAILED, ExitError } from './exit.js';
 import type { CliOptions } from './server-options.js';
-import { WORKER_ENV, type FromWorker, type ToWorker } from './worker-messages.js';
+import { WorkerProcess, type Ports } from './worker-process.js';
 
-const CLI = fileURLToPath(new URL('./echo-server.js', import.meta.url));
 /** A metrics scrape waits this long for each worker's numbers, then shows the others'. */
 const METRICS_WAIT_MS = 2000;
 /** A worker that dies this soon after it started is restarted after a growing pause. */
 const QUICK_DEATH_MS = 1000;
 const MAX_RESTART_PAUSE_MS = 5000;
 
-interface Worker {
-  number: number;
-  child: ChildProcess;
-  startedAt: number;
-  /** Restarts in a row that followed a quick death: the next pause doubles. */
-  quickDeaths: number;
-  /** Said it listens: its signal handlers are in place, a SIGTERM now shuts it down gracefully. */
-  listening: boolean;
-  /** Sent its SIGTERM. */
-  stopSent: boolean;
-  /** Resolves once it has closed its listeners (its message says so) or exited. */
-  listenersClosed: Promise<void>;
-}
+/** What the primary's tasks share. */
+class Primary {
+  /** The live process of each worker number. */
+  readonly workers = new Map<number, WorkerProcess>();
+  /** One `supervise` task per worker number. */
+  readonly supervisors = new Group();
+  /** Set by the first SIGTERM or SIGINT. */
+  readonly stopping = new Event();
+  signalAt = 0;
+  signal: NodeJS.Signals = 'SIGTERM';
+  restarts = 0;
+  ports: Ports | undefined;
+  metrics: MetricsServer | undefined;
 
-/** What the primary's lifecycle ends with: the exit code. */
-export type PrimaryExit = Promise<number>;
+  constructor(
+    readonly options: CliOptions,
+    readonly log: Logger,
+  ) {}
 
-/**
- * Runs the primary until a signal has shut every worker down; resolves with the exit code
- * (0 after a clean shutdown, 130 after a second SIGINT); rejects with an `ExitError` when the
- * workers or the metrics server fail to start.
- */
-export async function runPrimary(options: CliOptions, log: Logger): PrimaryExit {
-  const count = options.workers;
-  const workers = new Map<number, Worker>();
-  let restarts = 0;
-  let stopping = false;
-  let ports: { port: number; tlsPort: number | null } | undefined;
-
-  const start = (number: number, quickDeaths = 0): Promise<FromWorker & { type: 'listening' }> => {
+  /** Forks worker `number` and records it as that number's live process. */
+  fork(number: number): WorkerProcess {
     // The same command line; once the ports are known, every worker gets them (the last
     // occurrence of an option wins).
     const args = [...process.argv.slice(2)];
-    if (ports !== undefined) {
-      args.push('--port', String(ports.port));
-      if (ports.tlsPort !== null) args.push('--tls-port', String(ports.tlsPort));
+    if (this.ports !== undefined) {
+      args.push('--port', String(this.ports.port));
+      if (this.ports.tlsPort !== null) args.push('--tls-port', String(this.ports.tlsPort));
     }
-    const child = fork(CLI, args, { env: { ...process.env, [WORKER_ENV]: String(number) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const listenersClosed = new Promise<void>((resolve) => {
-      const onMessage = (message: FromWorker) => {
-        if (message.type !== 'listeners-closed') return;
-        child.off('message', onMessage);
-        resolve();
-      };
-      child.on('message', onMessage);
-      child.once('exit', () => resolve());
-    });
-    const worker: Worker = { number, child, startedAt: performance.now(), quickDeaths, listening: false, stopSent: false, listenersClosed };
-    workers.set(number, worker);
-    child.on('exit', (code, signal) => onExit(worker, code, signal));
-    return new Promise((resolve, reject) => {
-      const onMessage = (message: FromWorker) => {
-        if (message.type !== 'listening') return;
-        child.off('message', onMessage);
-        worker.listening = true;
-        // A stop that came while it started: now that its handlers are in place.
-        if (stopping) stopWorker(worker);
-        resolve(message);
-      };
-      child.on('message', onMessage);
-      child.once('exit', (code) => reject(new Error(`worker ${number} exited with ${code} before listening`)));
-    });
-  };
+    const worker = new WorkerProcess(number, args);
+    this.workers.set(number, worker);
+    return worker;
+  }
 
-  const onExit = (worker: Worker, code: number | null, signal: NodeJS.Signals | null) => {
-    if (workers.get(worker.number) !== worker) return;
-    workers.delete(worker.number);
-    if (stopping) return;
-    restarts++;
-    const quick = performance.now() - worker.startedAt < QUICK_DEATH_MS;
-    const quickDeaths = quick ? worker.quickDeaths + 1 : 0;
-    const pauseMs = quick ? Math.min(MAX_RESTART_PAUSE_MS, 100 * 2 ** quickDeaths) : 0;
-    log.error({ worker: worker.number, code, signal, restartInMs: pauseMs }, 'worker died: starting another');
-    setTimeout(() => {
-      if (stopping) return;
-      start(worker.number, quickDeaths).catch((error: Error) => log.error({ worker: worker.number, err: error.message }, 'worker failed to start'));
-    }, pauseMs).unref();
-  };
+  /** Forks worker `number` and spawns the task that supervises it. */
+  start(number: number): WorkerProcess {
+    const worker = this.fork(number);
+    this.supervisors.spawn(supervise, this, worker).name = `worker ${number}`;
+    return worker;
+  }
 
-  const stopWorker = (worker: Worker) => {
-    if (worker.stopSent) return;
-    worker.stopSent = true;
-    worker.child.kill('SIGTERM');
-  };
+  /**
+   * The first SIGTERM or SIGINT. Until the last worker has closed its listeners the kernel
+   * still completes handshakes for them, and only a worker can close its own. So the
+   * SIGTERMs go out first, before any log line (its write wakes the process reading the log,
+   * which can take this core), and each worker closes its listeners first thing in its
+   * handler. The window left is one wake-up of this process, then one of each worker in
+   * parallel: on 2 cores (sinceSignalMs of 'listeners closed', 20 runs each) 1.3-13 ms with
+   * other work running, 1.9-60 ms with two CPU burners beside as well; longer still while a
+   * worker's busy loop has not come back to poll.
+   */
+  stop(signal: NodeJS.Signals): void {
+    this.signalAt = performance.now();
+    this.signal = signal;
+    for (const worker of this.workers.values()) worker.stop();
+    this.metrics?.setHealthy(false);
+    this.stopping.set();
+  }
 
-  // The signals first, before any worker starts: a SIGTERM that comes during start-up, or
-  // just after the listening line, stops the workers like any other (a SIGTERM that came
-  // before the handlers would kill the primary by the default action, and leave its workers
-  // to shut down on the lost IPC channel).
-  let requestStop!: (signal: NodeJS.Signals) => void;
-  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
-  let interrupt!: (code: number) => void;
-  const interrupted = new Promise<number>((resolve) => (interrupt = resolve));
-  let signalAt = 0;
-  let metrics: MetricsServer | undefined;
+  /** The metrics of every live worker, added up, for one scrape. */
+  async scrape(): Promise<ReturnType<typeof aggregateWorkers>> {
+    const current = [...this.workers.values()];
+    const metrics = await Promise.all(current.map((worker) => worker.metrics(METRICS_WAIT_MS)));
+    return aggregateWorkers(current.map((worker, i) => ({ worker: worker.number, metrics: metrics[i] })), this.restarts);
+  }
+}
+
+/**
+ * Runs the primary until a signal has shut every worker down; resolves with the exit code
+ * (0 after a clean shutdown, 1 if a worker did not exit cleanly, 130 after a second SIGINT).
+ * Rejects with an `ExitError` when the workers or the metrics server cannot start.
+ */
+export async function runPrimary(options: CliOptions, log: Logger): Promise<number> {
+  const primary = new Primary(options, log);
+  const main = spawn(lifecycle, primary);
+  // The signals first, in this same turn, before the task's first step starts a worker: a
+  // SIGTERM that comes during start-up, or just after the listening line, stops the workers
+  // like any other.
+  handleSignals(primary, main);
+  await main.join();
+  if (main.killed) return EXIT_INTERRUPTED;
+  const outcome = await main.get();
+  if (outcome instanceof Error) throw outcome;
+  return outcome;
+}
+
+/** SIGTERM/SIGINT: shutdown; a second SIGINT ends the workers at once. SIGHUP: to every worker. */
+function handleSignals(primary: Primary, main: Task<number | Error>): void {
   const onStopSignal = (signal: NodeJS.Signals) => {
-    if (!stopping) {
-      // Until the last worker has closed its listeners the kernel still completes handshakes
-      // for them, and only a worker can close its own. So the SIGTERMs go out first, before
-      // any log line (its write wakes the process reading the log, which can take this
-      // core), and each worker closes its listeners first thing in its handler. The window
-      // left is one wake-up of this process, then one of each worker in parallel: on 2 cores
-      // (sinceSignalMs of 'listeners closed', 20 runs each) 1.3-13 ms with other work
-      // running, 1.9-60 ms with two CPU burners beside as well; longer still while a
-      // worker's busy loop has not come back to poll.
-      signalAt = performance.now();
-      stopping = true;
-      for (const worker of workers.values()) if (worker.listening) stopWorker(worker);
-      metrics?.setHealthy(false);
-      return requestStop(signal);
-    }
+    if (!primary.stopping.isSet()) return primary.stop(signal);
     if (signal !== 'SIGINT') return;
-    log.warn('second SIGINT: ending the workers at once');
-    for (const worker of workers.values()) worker.child.kill('SIGKILL');
-    interrupt(EXIT_INTERRUPTED);
+    primary.log.warn('second SIGINT: ending the workers at once');
+    for (const worker of primary.workers.values()) worker.signal('SIGKILL');
+    main.kill();
   };
   process.on('SIGTERM', onStopSignal);
   process.on('SIGINT', onStopSignal);
   process.on('SIGHUP', () => {
-    for (const worker of workers.values()) worker.child.kill('SIGHUP');
+    for (const worker of primary.workers.values()) worker.signal('SIGHUP');
   });
+}
 
-  // The first worker alone, so that a port 0 becomes one port for all; then the others.
-  // A stop asked for meanwhile lets the started ones listen (their own handlers are in place
-  // by then), and starts no more.
-  try {
-    const first = await start(1);
-    ports = { port: first.port, tlsPort: first.tlsPort };
-    if (!stopping) await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 2)));
-  } catch (error) {
-    if (!stopping) {
-      stopping = true;
-      for (const worker of workers.values()) worker.child.kill('SIGKILL');
-      throw new ExitError(EXIT_START_FAILED, `workers did not start: ${(error as Error).message}`);
-    }
+/** The primary's life: start the workers and the metrics endpoint, wait for a signal, shut down. */
+function* lifecycle(primary: Primary): Operation<number | Error> {
+  const { options, log, stopping } = primary;
+  const failure = yield* startWorkers(primary);
+  if (failure !== undefined) {
+    primary.supervisors.kill();
+    for (const worker of primary.workers.values()) worker.signal('SIGKILL');
+    return new ExitError(EXIT_START_FAILED, `workers did not start: ${failure}`);
   }
-
-  if (options.metrics && !stopping) {
+  if (options.metrics && !stopping.isSet()) {
+    const { host, port } = options.metrics;
     try {
-      metrics = await startMetricsServer({
-        host: options.metrics.host,
-        port: options.metrics.port,
-        registry: async () => {
-          const current = [...workers.values()];
-          const metrics = await Promise.all(current.map((worker) => askForMetrics(worker)));
-          return aggregateWorkers(current.map((worker, i) => ({ worker: worker.number, metrics: metrics[i] })), restarts);
-        },
-        logger: log,
-      });
+      primary.metrics = yield* settled(startMetricsServer({ host, port, registry: () => primary.scrape(), logger: log }));
     } catch (error) {
-      if (error instanceof MetricsServerError) throw new ExitError(EXIT_START_FAILED, error.message);
+      if (error instanceof MetricsServerError) return new ExitError(EXIT_START_FAILED, error.message);
       throw error;
     }
   }
-  if (!stopping) log.info({ workers: count, port: ports?.port, tlsPort: ports?.tlsPort, metricsPort: metrics?.port ?? null }, 'listening');
-
-  const signal = await stopRequested;
-  log.info({ signal, workers: workers.size }, 'signal received: shutting the workers down');
-  // Again: a signal that came while the metrics server was starting did not find it.
-  metrics?.setHealthy(false);
-  const shutdown = async (): Promise<number> => {
-    // A worker in the map has not exited yet: its exit handler takes it out. Each has its
-    // SIGTERM already, or gets it once it listens (start).
-    const stopped = [...workers.values()];
-    const exits = stopped.map((worker) => new Promise<number | null>((done) => worker.child.once('exit', (code) => done(code))));
-    const closed = Promise.all(stopped.map((worker) => worker.listenersClosed)).then(() =>
-      log.info({ workers: stopped.length, sinceSignalMs: Math.round((performance.now() - signalAt) * 10) / 10 }, 'listeners closed'),
-    );
-    const codes = await Promise.all(exits);
-    await closed;
-    await metrics?.close();
-    const failed = codes.filter((code) => code !== 0).length;
-    log.info({ workers: codes.length, failed }, 'shutdown done');
-    return failed === 0 ? 0 : 1;
-  };
-  return Promise.race([shutdown(), interrupted]);
+  if (!stopping.isSet()) {
+    log.info({ workers: options.workers, port: primary.ports?.port, tlsPort: primary.ports?.tlsPort, metricsPort: primary.metrics?.port ?? null }, 'listening');
+  }
+  yield* stopping.wait();
+  return yield* shutdown(primary);
 }
 
-let lastRequest = 0;
+/**
+ * The first worker alone, so that a port 0 becomes one port for all; then the others. A stop
+ * asked for meanwhile lets the started ones listen (their own handlers are in place by then),
+ * and starts no more. Returns why a worker did not start, unless a stop came first.
+ */
+function* startWorkers(primary: Primary): Operation<string | undefined> {
+  const first = primary.start(1);
+  yield* first.started.wait();
+  if (first.ports === undefined) return primary.stopping.isSet() ? undefined : notListening(first);
+  primary.ports = first.ports;
+  if (primary.stopping.isSet()) return undefined;
+  const others = Array.from({ length: primary.options.workers - 1 }, (_, i) => primary.start(i + 2));
+  for (const worker of others) {
+    yield* worker.started.wait();
+    if (worker.ports === undefined && !primary.stopping.isSet()) return notListening(worker);
+  }
+  return undefined;
+}
 
-function askForMetrics(worker: Worker): Promise<object[] | undefined> {
-  const id = ++lastRequest;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(undefined), METRICS_WAIT_MS);
-    const onMessage = (message: FromWorker) => {
-      if (message.type === 'metrics' && message.id === id) done(message.metrics);
-    };
-    const done = (metrics: object[] | undefined) => {
-      clearTimeout(timer);
-      worker.child.off('message', onMessage);
-      resolve(metrics);
-    };
-    worker.child.on('message', onMessage);
-    const request: ToWorker = { type: 'metrics', id };
-    if (!worker.child.connected) return done(undefined);
-    worker.child.send(request, (error) => {
-      if (error) done(undefined);
-    });
-  });
+const notListening = (worker: WorkerProcess) => `worker ${worker.number} exited with ${worker.exit?.code} before listening`;
+
+/**
+ * One worker number's task: waits for its process to exit and, unless the primary is
+ * stopping, starts another under the same number (after a growing pause if it keeps dying
+ * at once). Ends when its process has exited during shutdown.
+ */
+function* supervise(primary: Primary, worker: WorkerProcess): Operation<void> {
+  const { log, stopping } = primary;
+  let quickDeaths = 0;
+  for (;;) {
+    yield* worker.exited.wait();
+    if (primary.workers.get(worker.number) === worker) primary.workers.delete(worker.number);
+    if (stopping.isSet()) return;
+    primary.restarts++;
+    const quick = performance.now() - worker.startedAt < QUICK_DEATH_MS;
+    quickDeaths = quick ? quickDeaths + 1 : 0;
+    const pauseMs = quick ? Math.min(MAX_RESTART_PAUSE_MS, 100 * 2 ** quickDeaths) : 0;
+    log.error({ worker: worker.number, ...worker.exit, restartInMs: pauseMs }, 'worker died: starting another');
+    // The pause, cut short by a shutdown.
+    if (yield* stopping.wait(pauseMs)) return;
+    worker = primary.fork(worker.number);
+  }
+}
+
+/**
+ * Shutdown, as a task: every live worker has its SIGTERM already (or gets it once it
+ * listens: `WorkerProcess.stop`). Logs once all have closed their listeners, joins the
+ * supervisors (each ends once its worker has exited), then closes the metrics endpoint.
+ */
+function* shutdown(primary: Primary): Operation<number> {
+  const { log } = primary;
+  const stopped = [...primary.workers.values()];
+  log.info({ signal: primary.signal, workers: stopped.length }, 'signal received: shutting the workers down');
+  // Again: a signal that came while the metrics server was starting did not find it.
+  primary.metrics?.setHealthy(false);
+  for (const worker of stopped) yield* worker.listenersClosed.wait();
+  log.info({ workers: stopped.length, sinceSignalMs: Math.round((performance.now() - primary.signalAt) * 10) / 10 }, 'listeners closed');
+  yield* primary.supervisors.join();
+  if (primary.metrics !== undefined) yield* settled(primary.metrics.close());
+  const failed = stopped.filter((worker) => worker.exit?.code !== 0).length;
+  log.info({ workers: stopped.length, failed }, 'shutdown done');
+  return failed === 0 ? 0 : 1;
+}
+
+/** Waits, in a task, for a promise: its value, or its rejection thrown at this switch point. */
+function settled<T>(promise: Promise<T>): Suspension<T> {
+  return suspend<T>((resume, fail) => void promise.then(resume, fail));
 }

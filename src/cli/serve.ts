@@ -6,7 +6,7 @@
 import type { Logger } from '../log.js';
 import { createMetricsRegistry, MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { StartupError, startEchoServer, type EchoServer } from '../server/index.js';
-import { setFailureReporter, startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/index.js';
+import { startBlockedLoopMonitor, type BlockedLoopMonitor } from '../tasks/index.js';
 import { blockedLoopLog } from './blocked-loop-log.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_START_FAILED, ExitError } from './exit.js';
 import type { CliOptions } from './server-options.js';
@@ -25,7 +25,6 @@ interface ShutdownHooks {
  * `worker` is this process's number under `--workers`, undefined when it runs alone.
  */
 export async function serve(options: CliOptions, log: Logger, worker: number | undefined): Promise<number> {
-  setFailureReporter((task, error) => log.error({ task: task.describe(), err: error }, 'task failed'));
   // The detector starts first, and its watchdog thread is up before the first client can
   // connect, so that it watches every connection's task from its first step (a step already
   // running when the thread comes up would be timed from then on: too short). `--max-blocking
