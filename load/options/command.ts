@@ -5,16 +5,11 @@
  */
 import { Command, Option } from 'commander';
 import { DEFAULT_TLS_CIPHERS_NAME, DEFAULT_TLS_MIN_VERSION, TLS_VERSIONS } from '../../src/tls-profile.js';
+import { EXIT_CODES_HELP, EXIT_THRESHOLD } from '../commands/exit-policy.js';
+import { THRESHOLD_EXAMPLES, THRESHOLD_SYNTAX } from '../verdict/threshold.js';
 import { DEFAULTS } from './options.js';
 
-const EXIT_CODES_HELP =
-  '\nExit codes: 0 every connection held and every echo exact and in time; 1 errors (refused, handshake failures, resets, timeouts, mismatches);\n' +
-  '2 bad options (or bad merge input); 99 a --threshold crossed; 130 interrupted (SIGINT), after printing the report of what was measured.';
-
-const THRESHOLD_HELP =
-  'fail (exit 99) unless this holds, e.g. p99<20ms, errors==0, rate>10000, first_echo_p99<1s; repeatable, or comma-separated ' +
-  '(metrics: [latency_|connect_|handshake_|first_echo_]p<N>|avg|min|max|stddev, errors, refused, resets, timeouts, mismatches, ' +
-  'handshake_failures, messages, sent, bytes, connected, held, rate, throughput; operators < <= > >= ==; units us, ms (default), s)';
+const THRESHOLD_HELP = `fail (exit ${EXIT_THRESHOLD}) unless this holds, e.g. ${THRESHOLD_EXAMPLES}; repeatable, or comma-separated (${THRESHOLD_SYNTAX})`;
 
 /** Commander's way to repeat an option: each value is appended. */
 function collect(value: string, previous: string[] | undefined): string[] {

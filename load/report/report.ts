@@ -16,6 +16,17 @@ const TIMING_ROWS: ReadonlyArray<readonly [Timing, string]> = [
 ];
 
 /**
+ * What echo-load prints for a result, a run's or a merge's: the human report, or with `--json`
+ * the result itself, one line of JSON (as `--json-file` writes it too).
+ *
+ * @example
+ *   process.stdout.write(formatResult(result, options.json));
+ */
+export function formatResult(result: LoadResult, json: boolean): string {
+  return json ? `${JSON.stringify(result)}\n` : formatReport(result);
+}
+
+/**
  * The human report: a pure function from a result to text (stdout). Every figure in it is
  * also in the `--json` result, under the key named in the comments.
  *
