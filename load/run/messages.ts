@@ -17,11 +17,6 @@ export type WorkerConfig = Pick<
   targets: WorkerTarget[];
   /** Start measuring at once (message-count runs) instead of on a `measure` message. */
   measureFromStart: boolean;
-  /**
-   * When the run's connect schedule begins, as `performance.timeOrigin + performance.now()`
-   * on the main thread: one instant for all workers, whose clocks each have their own origin.
-   */
-  startsAt: number;
   /** Float64Array backing store; this worker writes slots [worker * SHARED_SLOTS, +SHARED_SLOTS). */
   counters: SharedArrayBuffer;
 };
@@ -37,6 +32,12 @@ export interface WorkerTarget {
 
 /** Main thread to worker. */
 export type MainMessage =
+  /**
+   * Every worker is up: open the connections. `startsAt` is when the run's connect schedule
+   * begins, as `performance.timeOrigin + performance.now()` on the main thread: one instant for
+   * all workers, whose clocks each have their own origin.
+   */
+  | { type: 'start'; startsAt: number }
   /** Warm-up is over: figures count from now. */
   | { type: 'measure' }
   /** Stop sending, report, close politely. */
@@ -44,6 +45,8 @@ export type MainMessage =
 
 /** Worker to main thread. */
 export type WorkerMessage =
+  /** The thread is up, its connections planned: it waits for `start`. */
+  | { type: 'up' }
   /** Every connection of this worker is established or has failed to be. */
   | { type: 'ready' }
   /** No connection of this worker has anything left to do (quota done, or all failed). */

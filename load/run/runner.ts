@@ -23,7 +23,7 @@ export interface RunHooks {
  * stops the workers and merges what they report. A run that cannot take place throws a
  * `LoadError` (load-error.ts).
  *
- * Phases: connect (traffic starts on each connection as soon as it is up) -> warm-up ->
+ * Phases: threads up -> connect (traffic starts on each connection as soon as it is up) -> warm-up ->
  * measured window -> stop. A message-count run measures from the first message.
  *
  * @example
@@ -70,11 +70,10 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
 }
 
 /**
- * What each worker is given: the run's options it needs, its place in the run, the targets'
- * addresses, and one instant for the connect schedule to start from.
+ * What each worker is given: the run's options it needs, its place in the run, and the targets'
+ * addresses.
  */
 function workerConfigs(options: LoadOptions, addresses: readonly string[], counters: SharedArrayBuffer): WorkerConfig[] {
-  const startsAt = performance.timeOrigin + performance.now();
   const targets = options.targets.map((target, i) => ({
     host: addresses[i]!,
     port: target.port,
@@ -95,18 +94,24 @@ function workerConfigs(options: LoadOptions, addresses: readonly string[], count
     tls: options.tls,
     proxyProtocol: options.proxyProtocol,
     measureFromStart: options.messages !== undefined,
-    startsAt,
     counters,
   }));
 }
 
 /**
- * Connect, warm up and measure, until the workers are done or the run is `stopping`. Resolves
- * with performance.now() at the start of the measured window (undefined if it never began);
- * a message-count run has no window of its own (its duration is the workers' active span).
+ * Once every thread is up: connect, warm up and measure, until the workers are done or the
+ * run is `stopping`. Resolves with performance.now() at the start of the measured window
+ * (undefined if it never began); a message-count run has no window of its own (its duration
+ * is the workers' active span).
  */
 async function runPhases(options: LoadOptions, threads: WorkerThreads, sampler: Sampler, stopping: () => boolean, log: Logger): Promise<number | undefined> {
   const all = threads.count;
+  // The connect schedule begins once every thread is up, not when the first was asked to
+  // start: on a busy machine a thread can take hundreds of ms to come up, and one that came
+  // late would open every connection already due at once (at 10/s, 10 connections over 2
+  // workers arrived in 375 ms, not 900).
+  await threads.until(() => threads.up === all || stopping());
+  if (!stopping()) threads.post({ type: 'start', startsAt: performance.timeOrigin + performance.now() });
   await threads.until(() => threads.ready === all || threads.done === all || stopping());
   log.info({ open: sampler.open(), failed: sampler.failed() }, 'connections settled');
   const over = () => threads.done === all || stopping();

@@ -10,7 +10,7 @@ const EXIT_DEADLINE_MS = 3000;
 
 /**
  * The run's worker threads as the main thread sees them: started one per config (each runs
- * load/worker/worker.ts), counted as they say `ready`, `done` and `result`, and waited for
+ * load/worker/worker.ts), counted as they say `up`, `ready`, `done` and `result`, and waited for
  * with `until`, which re-checks its condition whenever a thread says something.
  *
  * @example
@@ -22,6 +22,8 @@ const EXIT_DEADLINE_MS = 3000;
  */
 export class WorkerThreads {
   readonly count: number;
+  /** Workers whose thread is up, waiting for `start`. */
+  up = 0;
   /** Workers whose connections are all established or failed. */
   ready = 0;
   /** Workers with nothing left to do. */
@@ -29,6 +31,7 @@ export class WorkerThreads {
   /** The first thread that failed, which ends the run. */
   failure: LoadError | undefined;
   private exited = 0;
+  private stopAsked = false;
   private readonly results: WorkerResult[] = [];
   /** A worker that reports and then exits must count once: per id, not per event. */
   private readonly finished = new Set<number>();
@@ -56,6 +59,7 @@ export class WorkerThreads {
 
   /** Asks every worker to stop and report, and waits (bounded) for the reports and the threads' ends. */
   async stop(): Promise<void> {
+    this.stopAsked = true;
     this.post({ type: 'stop' });
     await this.until(() => this.finished.size === this.count || this.failure !== undefined, RESULT_DEADLINE_MS);
     await this.until(() => this.exited === this.count, EXIT_DEADLINE_MS);
@@ -81,6 +85,8 @@ export class WorkerThreads {
       if (message.type === 'result') {
         this.results.push(message);
         this.finished.add(worker);
+      } else if (message.type === 'up') {
+        this.up++;
       } else if (message.type === 'ready') {
         this.ready++;
       } else {
@@ -93,6 +99,9 @@ export class WorkerThreads {
       this.waiter.notify();
     });
     thread.on('exit', () => {
+      // A worker's thread stays up until it is asked to stop (its port listens): an end before
+      // that is a failure, or the run would wait for it forever.
+      if (!this.stopAsked) this.failure ??= new LoadError('EWORKER', `worker ${worker} ended before the run did`);
       this.exited++;
       this.finished.add(worker);
       this.waiter.notify();

@@ -68,12 +68,13 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
     this.unsettled = this.unfinished = this.connections.length;
   }
 
-  /** Opens the connections and starts watching for timeouts. */
-  start(): void {
-    // The run's start, not this thread's: under --connect-rate, connection i is due at the
-    // same instant on whichever worker it is, so the workers' connects interleave evenly
-    // however late each thread came up (on a busy machine, tens of ms apart).
-    this.startedAt = this.config.startsAt - performance.timeOrigin;
+  /**
+   * Opens the connections and starts watching for timeouts. `startsAt` is the run's start (see
+   * `MainMessage`), not this thread's: under --connect-rate, connection i is due at the same
+   * instant on whichever worker it is, so the workers' connects interleave evenly.
+   */
+  start(startsAt: number): void {
+    this.startedAt = startsAt - performance.timeOrigin;
     this.openDue();
     const timeoutMs = this.config.timeoutMs;
     if (timeoutMs > 0) {

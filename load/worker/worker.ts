@@ -12,7 +12,9 @@ const port = parentPort;
 const fleet = new Fleet(workerData as WorkerConfig, (message: WorkerMessage) => port.postMessage(message));
 
 function onMessage(message: MainMessage): void {
-  if (message.type === 'measure') {
+  if (message.type === 'start') {
+    fleet.start(message.startsAt);
+  } else if (message.type === 'measure') {
     fleet.measure();
   } else if (message.type === 'stop') {
     // Without a message listener the port no longer holds the thread open: once the
@@ -23,4 +25,4 @@ function onMessage(message: MainMessage): void {
 }
 
 port.on('message', onMessage);
-fleet.start();
+port.postMessage({ type: 'up' } satisfies WorkerMessage);
