@@ -42,7 +42,7 @@ export const DEFAULT_TLS_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-/** How `--help` and the README name the default cipher list (the list itself is long). */
+/** How `--help` and docs/server.md name the default cipher list (the list itself is long). */
 export const DEFAULT_TLS_CIPHERS_NAME = 'intermediate';
 
 /**

@@ -69,7 +69,7 @@ function pathWithoutCompilers(): string {
 }
 
 /**
- * The README's `npm install -g --allow-scripts=<tarball> <tarball>` into `prefix`, the install
+ * docs/development.md's `npm install -g --allow-scripts=<tarball> <tarball>` into `prefix`, the install
  * script's output shown (--foreground-scripts) so that it can be read. npm 12 runs the install
  * script of a package only when allowed, a tarball by its absolute path; npm 11 warns.
  */

@@ -77,7 +77,7 @@ describe('blocked-loop monitor', () => {
       { cause: 'task', taskId: task.id, taskName: 'conn 127.0.0.1:5555', blockedMs: expect.any(Number) },
     ]);
     // Never less than the step took; more by at most the time since the watchdog's last look
-    // (an eighth of the limit) or the last beat before the step (a quarter): the README's
+    // (an eighth of the limit) or the last beat before the step (a quarter): docs/metrics.md's
     // promise, "overcounts it by about a look".
     const { blockedMs } = byCause(events, 'task')[0]!;
     expect(blockedMs).toBeGreaterThanOrEqual(Math.floor(spunMs));
