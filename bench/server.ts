@@ -19,6 +19,7 @@
  * Usage: npm run bench -- [--duration 1s] [--rounds 3] [--clients 500] [--idle 10000] [--only throughput|memory] [--baseline DIR]
  *   (--duration is the measured length of one turn; see throughputInTurns)
  */
+import { existsSync } from 'node:fs';
 import { OptionError } from '../src/parse-option.js';
 import {
   BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds,
@@ -128,8 +129,13 @@ async function throughputInTurns(servers: Servers, size: number, turns: number, 
           void fetch(`http://127.0.0.1:${pair.server.metricsPort}/metrics`).then((r) => r.text(), () => {});
         }
         const pid = pair.server.child.pid;
+        both(pair, (child) => child.check());
         const from = { at: performance.now(), bytes: bytesWritten(pid), cpu: cpuSeconds(pid) };
-        return () => {
+        return async () => {
+          // A process of the pair that died is named, not just found missing from /proc:
+          // once Node has seen it end.
+          if (!existsSync(`/proc/${pid}`)) await sleep(200);
+          both(pair, (child) => child.check());
           pair.seconds += (performance.now() - from.at) / 1000;
           pair.messages += (bytesWritten(pid) - from.bytes) / size;
           pair.serverCpu += cpuSeconds(pid) - from.cpu;

@@ -2,7 +2,8 @@
 /**
  * echo-load's entry point: options -> run (commands/run-command.ts) -> report, or `echo-load
  * merge` of earlier results (commands/merge-command.ts). The only file of the load client that
- * exits the process; the codes, and how a result becomes one, are in commands/exit-policy.ts.
+ * exits the process; the codes are in exit-codes.ts, and how a result becomes one in
+ * commands/exit-policy.ts.
  */
 import { availableParallelism } from 'node:os';
 import { CommanderError } from 'commander';
@@ -11,7 +12,8 @@ import { createLogger } from '../src/log.js';
 import { MergeInputError } from './merge/merge-input.js';
 import { parseOptions, type LoadOptions, type RawOptions } from './options/options.js';
 import { parseThresholds } from './verdict/threshold.js';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail } from './commands/exit-policy.js';
+import { fail } from './commands/exit-policy.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { mergeCommand } from './commands/merge-command.js';
 import { buildProgram, type Chosen } from './options/command.js';
 import { runCommand } from './commands/run-command.js';

@@ -50,6 +50,8 @@ export class Child {
   private readonly lines: string[] = [];
   private readonly waiting = new Set<(line: string) => void>();
   private ended = false;
+  /** How it ended: `code 1`, `signal SIGKILL`; undefined while it runs. */
+  private ending: string | undefined;
 
   constructor(
     argv: readonly string[],
@@ -59,8 +61,13 @@ export class Child {
   ) {
     const pin = options.core !== undefined && hasTaskset ? ['taskset', '-c', String(options.core)] : [];
     // The soft descriptor limit up to the hard one (Node.js does that itself, a C program does
-    // not); `exec`, and taskset's own exec, keep the pid: it is the program's.
-    const line = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
+    // not); `exec`, and taskset's own exec, keep the pid: it is the program's. SIGHUP ignored
+    // (an ignored signal stays ignored across exec; echo-server installs its own handler):
+    // when the benchmark runs in a process group whose parent has gone (started as
+    // `(npm run bench &)`), the kernel sends SIGHUP to the whole group each time a member exits
+    // while another is stopped, as frozen contenders are, and the C client and the bare
+    // server would die of it.
+    const line = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; trap "" HUP; exec "$@"';
     this.process = spawn('bash', ['-c', line, 'bash', ...pin, ...argv], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'] });
     this.pid = this.process.pid!;
     live.add(this);
@@ -69,8 +76,9 @@ export class Child {
       for (const waiter of this.waiting) waiter(text);
     });
     this.exited = new Promise((resolve) =>
-      this.process.on('close', (code) => {
+      this.process.on('close', (code, signal) => {
         this.ended = true;
+        this.ending = signal === null ? `code ${code}` : `signal ${signal}`;
         live.delete(this);
         resolve(code);
       }),
@@ -126,7 +134,7 @@ export class Child {
 
   /** Throws if the process has ended before its time. */
   check(): void {
-    if (this.ended) throw new Error(`${this.name} exited early: ${this.output}`);
+    if (this.ended) throw new Error(`${this.name} (pid ${this.pid}) exited early with ${this.ending}: ${this.output}`);
   }
 
   signal(signal: NodeJS.Signals): void {

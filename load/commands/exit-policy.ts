@@ -1,22 +1,11 @@
 /**
- * How an echo-load run or merge ends: the exit codes (which `--help` shows from here), the one
- * line printed for a failure, and the verdict on a result.
+ * How an echo-load run or merge ends: the one line printed for a failure, and the verdict on a
+ * result, as one of the exit codes (exit-codes.ts).
  */
+import { EXIT_FAILED, EXIT_OK, EXIT_THRESHOLD } from '../exit-codes.js';
 import type { LoadResult } from '../result/result.js';
 import { checkThresholds, describeCrossed } from '../verdict/threshold-check.js';
 import type { Threshold } from '../verdict/threshold.js';
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-/** A `--threshold` crossed: k6 exits 99 for it too, so CI scripts written for k6 read it alike. */
-export const EXIT_THRESHOLD = 99;
-export const EXIT_INTERRUPTED = 130;
-
-/** What each code means, as `--help` shows it (program.ts). */
-export const EXIT_CODES_HELP =
-  `\nExit codes: ${EXIT_OK} every connection held and every echo exact and in time; ${EXIT_FAILED} errors (refused, handshake failures, resets, timeouts, mismatches);\n` +
-  `${EXIT_USAGE} bad options (or bad merge input); ${EXIT_THRESHOLD} a --threshold crossed; ${EXIT_INTERRUPTED} interrupted (SIGINT), after printing the report of what was measured.`;
 
 /**
  * Says what went wrong on stderr, in one line, and gives the exit code to end with.

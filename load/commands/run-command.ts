@@ -7,7 +7,8 @@ import type { LoadResult } from '../result/result.js';
 import { ProgressLine } from '../run/progress.js';
 import { LoadError } from '../run/load-error.js';
 import { runLoad } from '../run/runner.js';
-import { EXIT_FAILED, EXIT_INTERRUPTED, fail, judge } from './exit-policy.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED } from '../exit-codes.js';
+import { fail, judge } from './exit-policy.js';
 
 /**
  * `echo-load` (a run): runs the load test, judges it, writes `--json-file`, prints the report

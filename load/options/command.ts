@@ -1,11 +1,11 @@
 /**
  * echo-load's command line: every option of a run and of `echo-load merge`, with its
  * environment variable (`ECHO_LOAD_*`) and the default its help shows. Parsing only: the
- * values are checked and typed by `parseOptions` (options.ts), and cli.ts acts on them.
+ * values are checked and typed by `parseOptions` (options.ts), and commands/ acts on them.
  */
 import { Command, Option } from 'commander';
 import { DEFAULT_TLS_CIPHERS_NAME, DEFAULT_TLS_MIN_VERSION, TLS_VERSIONS } from '../../src/tls-profile.js';
-import { EXIT_CODES_HELP, EXIT_THRESHOLD } from '../commands/exit-policy.js';
+import { EXIT_CODES_HELP, EXIT_THRESHOLD } from '../exit-codes.js';
 import { THRESHOLD_EXAMPLES, THRESHOLD_SYNTAX } from '../verdict/threshold.js';
 import { DEFAULTS } from './options.js';
 

@@ -177,7 +177,7 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
 }
 
 /** `size` bytes of `abc...zabc...`: lower-case, so the echo must differ from what was sent. */
-export function alphabetPayload(size: number): Buffer {
+function alphabetPayload(size: number): Buffer {
   const payload = Buffer.allocUnsafe(size);
   for (let i = 0; i < size; i++) payload[i] = ALPHABET.charCodeAt(i % ALPHABET.length);
   return payload;

@@ -7,7 +7,7 @@ import type { Tick } from './sampler.js';
  * @example
  *   formatProgress({ seconds: 3, measuring: true, messagesPerSecond: 1000, open: 10, clients: 10, failed: 0 })
  */
-export function formatProgress(tick: Tick): string {
+function formatProgress(tick: Tick): string {
   return [
     `${tick.measuring ? 'measuring' : 'warming up'} ${tick.seconds} s`,
     `${formatCount(tick.messagesPerSecond)} msg/s`,

@@ -109,7 +109,7 @@ async function runPhases(options: LoadOptions, threads: WorkerThreads, sampler: 
   // The connect schedule begins once every thread is up, not when the first was asked to
   // start: on a busy machine a thread can take hundreds of ms to come up, and one that came
   // late would open every connection already due at once (at 10/s, 10 connections over 2
-  // workers arrived in 375 ms, not 900).
+  // workers arrived in 600-645 ms, not 900, with two CPU burners beside).
   await threads.until(() => threads.up === all || stopping());
   if (!stopping()) threads.post({ type: 'start', startsAt: performance.timeOrigin + performance.now() });
   await threads.until(() => threads.ready === all || threads.done === all || stopping());

@@ -19,7 +19,7 @@ const TCP6 = 0x21;
  * PROXY command, no TLVs). Both addresses go in one family: if either is IPv6, an IPv4 one is
  * written IPv4-mapped (`::ffff:a.b.c.d`), as a dual-stack proxy would.
  *
- * Written apart from the server's parser (src/server/proxy-protocol.ts), from the same
+ * Written apart from the server's parser (src/server/proxy-protocol/), from the same
  * specification, so that the round-trip tests check one against the other.
  *
  * @example

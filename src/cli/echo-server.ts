@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { OptionError } from '../parse-option.js';
 import { supportsReusePort } from '../reuse-port.js';
 import { setFailureReporter } from '../tasks/index.js';
-import { EXIT_BAD_OPTIONS, EXIT_START_FAILED, ExitError } from './exit.js';
+import { EXIT_BAD_OPTIONS, EXIT_OK, EXIT_START_FAILED, ExitError } from './exit.js';
 import { runPrimary } from './primary.js';
 import { serve } from './serve.js';
 import { parseServerOptions, type CliOptions } from './server-options.js';
@@ -27,7 +27,7 @@ function parseOptions(argv: string[]): CliOptions {
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with code 0.
-      process.exit(error.exitCode === 0 ? 0 : EXIT_BAD_OPTIONS);
+      process.exit(error.exitCode === 0 ? EXIT_OK : EXIT_BAD_OPTIONS);
     }
     if (error instanceof OptionError) fail(EXIT_BAD_OPTIONS, error.message);
     throw error;

@@ -22,7 +22,7 @@
 import type { Logger } from '../log.js';
 import { aggregateWorkers, MetricsServerError, startMetricsServer, type MetricsServer } from '../metrics/index.js';
 import { Event, Group, spawn, suspend, type Operation, type Suspension, type Task } from '../tasks/index.js';
-import { EXIT_INTERRUPTED, EXIT_START_FAILED, ExitError } from './exit.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_START_FAILED, ExitError } from './exit.js';
 import type { CliOptions } from './server-options.js';
 import { WorkerProcess, type Ports } from './worker-process.js';
 
@@ -78,9 +78,7 @@ class Primary {
    * SIGTERMs go out first, before any log line (its write wakes the process reading the log,
    * which can take this core), and each worker closes its listeners first thing in its
    * handler. The window left is one wake-up of this process, then one of each worker in
-   * parallel: on 2 cores (sinceSignalMs of 'listeners closed', 20 runs each) 1.3-13 ms with
-   * other work running, 1.9-60 ms with two CPU burners beside as well; longer still while a
-   * worker's busy loop has not come back to poll.
+   * parallel (how long it measured: docs/server.md, "On every core").
    */
   stop(signal: NodeJS.Signals): void {
     this.signalAt = performance.now();
@@ -133,7 +131,11 @@ function handleSignals(primary: Primary, main: Task<number | Error>): void {
   });
 }
 
-/** The primary's life: start the workers and the metrics endpoint, wait for a signal, shut down. */
+/**
+ * The primary's life: start the workers and the metrics endpoint, wait for a signal, shut down.
+ * A start that fails is returned as the error, not thrown: a thrown one would be reported as a
+ * task failure (a bug), and this is a condition of the machine, which the entry prints as one line.
+ */
 function* lifecycle(primary: Primary): Operation<number | Error> {
   const { options, log, stopping } = primary;
   const failure = yield* startWorkers(primary);
@@ -187,10 +189,13 @@ const notListening = (worker: WorkerProcess) => `worker ${worker.number} exited 
 function* supervise(primary: Primary, worker: WorkerProcess): Operation<void> {
   const { log, stopping } = primary;
   let quickDeaths = 0;
+  let replacement = false;
   for (;;) {
     yield* worker.exited.wait();
     if (primary.workers.get(worker.number) === worker) primary.workers.delete(worker.number);
     if (stopping.isSet()) return;
+    // (A first worker that never listened is the start-up's failure: startWorkers reports it.)
+    if (replacement && worker.ports === undefined) log.error({ worker: worker.number, err: notListening(worker) }, 'worker failed to start');
     primary.restarts++;
     const quick = performance.now() - worker.startedAt < QUICK_DEATH_MS;
     quickDeaths = quick ? quickDeaths + 1 : 0;
@@ -199,6 +204,7 @@ function* supervise(primary: Primary, worker: WorkerProcess): Operation<void> {
     // The pause, cut short by a shutdown.
     if (yield* stopping.wait(pauseMs)) return;
     worker = primary.fork(worker.number);
+    replacement = true;
   }
 }
 
@@ -219,7 +225,7 @@ function* shutdown(primary: Primary): Operation<number> {
   if (primary.metrics !== undefined) yield* settled(primary.metrics.close());
   const failed = stopped.filter((worker) => worker.exit?.code !== 0).length;
   log.info({ workers: stopped.length, failed }, 'shutdown done');
-  return failed === 0 ? 0 : 1;
+  return failed === 0 ? EXIT_OK : EXIT_START_FAILED;
 }
 
 /** Waits, in a task, for a promise: its value, or its rejection thrown at this switch point. */

@@ -23,7 +23,7 @@ let lastRequest = 0;
  *   if (worker.ports === undefined) console.log('it exited before listening');
  */
 export class WorkerProcess {
-  readonly child: ChildProcess;
+  private readonly child: ChildProcess;
   readonly startedAt = performance.now();
   /** Its ports, once it says it listens. */
   ports: Ports | undefined;

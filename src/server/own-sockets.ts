@@ -189,10 +189,10 @@ export function msSinceDataSent(socket: net.Socket): number | undefined {
  * itself a harmless signal (SIGURG, ignored by default and handled here), once per phase at
  * most. A phase that ends sooner (the check phase after it clears the mark) costs nothing:
  * with connections arriving one at a time, a signal on every accept cost about a tenth more
- * server CPU per connection (the two builds in turns, each under load/bench/setup-client.ts's
+ * server CPU per connection (the two builds in turns, each under bench/loads/setup-client.ts's
  * plain connect-echo-close churn).
  */
-export function watchNewSocketsSoon(): void {
+function watchNewSocketsSoon(): void {
   if (acceptedThisPhase) return;
   acceptedThisPhase = true;
   readsSinceAccept = 0;

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { CloseReason } from './stats.js';
 
-/** What a socket's events become: calls on the connection that owns it (connection.ts). */
+/** What a socket's events become: calls on the connection that owns it (served-socket.ts). */
 export interface SocketOwner {
   /** A chunk the client sent, the owner's to keep. */
   received(chunk: Buffer): void;

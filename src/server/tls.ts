@@ -192,7 +192,7 @@ const TIMED_OUT = Symbol('timed out');
 const RESETS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 /** Sorts an error from a server-side handshake into its reason (OpenSSL's reason codes). */
-export function classify(error: NodeJS.ErrnoException): TlsHandshakeError {
+function classify(error: NodeJS.ErrnoException): TlsHandshakeError {
   const code = error.code ?? '';
   const text = `${code} ${error.message}`.toUpperCase();
   let reason: TlsHandshakeFailure = 'other';

@@ -15,8 +15,8 @@ let flags: Map<string, Flag> | undefined;
 
 /**
  * The options of the real echo-load, read from the built CLI's `--help` (`npm run build`
- * first, as for every test that runs echo-load): the list of flags lives in load/cli.ts,
- * which runs the program when imported, so its help text is where a test can read it.
+ * first, as for every test that runs echo-load): what the installed command says is what a
+ * manifest's arguments must match.
  */
 function loadFlags(): Map<string, Flag> {
   if (flags !== undefined) return flags;

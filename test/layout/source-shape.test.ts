@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../deploy/tools.js';
 
 /**
- * The shape the code keeps (issue 18, DESIGN.md's Layout): no source file over 400 lines, no
+ * The shape the code keeps: no source file over 400 lines (eslint keeps functions within 80), no
  * import cycle (type-only imports count: they tie the files together for a reader as much as
  * for the compiler), and the task runtime imports nothing from the rest of the project.
  */

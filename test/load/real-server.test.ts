@@ -26,7 +26,7 @@ const RESULT_KEYS = [
   'host', 'address', 'port', 'connections', 'connected', 'held', 'workers', 'pipelining', 'rate', 'size', 'tls', 'proxyProtocol',
   'duration', 'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'handshakeFailures', 'resets', 'timeouts', 'mismatches',
   'interrupted', 'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
-  // echo-load's own, after autocannon's (test/load/merge.test.ts and targets.test.ts use them).
+  // echo-load's own, after autocannon's (test/load/merge/merge.test.ts and targets.test.ts use them).
   'targets', 'series', 'thresholds', 'histograms',
 ];
 

@@ -4,7 +4,8 @@ import { buildProgram as buildServerProgram } from '../../src/cli/server-options
 import { buildProgram as buildLoadProgram } from '../../load/options/command.js';
 import { parseOptions, type RawOptions } from '../../load/options/options.js';
 import { DEFAULT_TLS_CIPHERS } from '../../src/tls-profile.js';
-import { documentationTable } from './readme.js';
+import { COUNTS, NAMED_STATS, OPERATORS, parseThresholds, RATES, TIME_UNITS, TIMING_PREFIXES } from '../../load/verdict/threshold.js';
+import { documentationTable, documentationText } from './readme.js';
 
 /**
  * The option tables (docs/server.md's, docs/load.md's: wherever their headings are) are written
@@ -133,5 +134,25 @@ describe("echo-load's option table", () => {
         expect(given, `${long} ${values[i]}`).toEqual(parseOptions(base, CORES));
       });
     }
+  });
+});
+
+describe("docs/load.md's threshold grammar", () => {
+  // The section from its heading to the next one.
+  const text = documentationText('docs/load.md');
+  const section = text.slice(text.indexOf('## Thresholds in CI'), text.indexOf('\n## ', text.indexOf('## Thresholds in CI') + 1));
+  const spansOf = new Set([...section.matchAll(/`([^`]+)`/g)].map((match) => match[1]!));
+
+  it('names every metric, operator and unit the parser takes (the lists the help is made from)', () => {
+    const names = [...NAMED_STATS, ...COUNTS, ...RATES, ...OPERATORS, ...Object.keys(TIME_UNITS)];
+    expect(names.filter((name) => !spansOf.has(name)), 'in the grammar, not in docs/load.md').toEqual([]);
+    const prefixes = `[${Object.keys(TIMING_PREFIXES).map((prefix) => `${prefix}_`).join('|')}]`;
+    expect(spansOf.has(prefixes), prefixes).toBe(true);
+  });
+
+  it('shows only thresholds that parse', () => {
+    const shown = [...section.matchAll(/--threshold '([^']+)'/g)].map((match) => match[1]!);
+    expect(shown.length).toBeGreaterThan(0);
+    for (const expression of shown) expect(() => parseThresholds([expression]), expression).not.toThrow();
   });
 });

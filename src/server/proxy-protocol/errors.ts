@@ -17,7 +17,7 @@ export type ProxyHeaderFailure = (typeof PROXY_HEADER_FAILURES)[number];
  *
  * @example
  *   try { parseProxyHeader(bytes, 'v2'); } catch (error) {
- *     if (error instanceof ProxyHeaderError) stats.headerFailures[error.reason]++;
+ *     if (error instanceof ProxyHeaderError) stats.proxyHeaderFailures[error.reason]++;
  *   }
  */
 export class ProxyHeaderError extends Error {

@@ -12,4 +12,5 @@ export const RAN_OUT = -1;
 /** After RAN_OUT: `shortBy`, the fewest further bytes that can complete what the step was reading. */
 export const step = { shortBy: 0 };
 
+/** The one separator v1 allows between its fields. */
 export const SPACE = 0x20;
