@@ -33,6 +33,8 @@ export function judge(result: LoadResult, thresholds: readonly Threshold[]): num
   if (crossed.length > 0) return EXIT_THRESHOLD;
   const errorsJudged = thresholds.some((threshold) => threshold.metric === 'errors');
   // A connection is held, failed, or was never set up before the end: the last always fails.
-  if (result.held + result.errors < result.connections) return EXIT_FAILED;
+  if (result.held + result.errors < result.expectHeld) return EXIT_FAILED;
+  // An idle connection must be there at the end; one that failed is in `errors`.
+  if (result.idle.held < result.idle.connections && result.errors === 0) return EXIT_FAILED;
   return result.errors === 0 || errorsJudged ? EXIT_OK : EXIT_FAILED;
 }

@@ -87,8 +87,12 @@ function checkResult(value: Record<string, unknown>, where: string): LoadResult 
     }
     checkHistogram(target.histograms.latency, `targets[${i}].histograms.latency`, fail);
   });
-  return value as unknown as LoadResult;
+  if (histograms.reconnect !== undefined) checkHistogram(histograms.reconnect, 'histograms.reconnect', fail);
+  return { ...SHAPELESS, expectHeld: value.connections, ...value } as unknown as LoadResult;
 }
+
+/** What a result from before the load shapes (stages, lifetimes, idle, reconnects) means by their absence. */
+const SHAPELESS = { closed: 0, disrupted: 0, reconnects: 0, unechoedBytes: 0, idle: { connections: 0, held: 0 }, arrivalRate: 0, reconnecting: false };
 
 function checkHistogram(value: unknown, name: string, fail: (why: string) => Error): void {
   if (typeof value !== 'string') throw fail(`${name} is missing`);

@@ -11,7 +11,7 @@ export interface Merged {
 }
 
 /** Settings a merge expects every input to share: they describe the experiment, not its outcome. */
-const SETTINGS = ['size', 'pipelining', 'rate', 'tls', 'proxyProtocol'] as const;
+const SETTINGS = ['size', 'pipelining', 'rate', 'tls', 'proxyProtocol', 'arrivalRate', 'reconnecting'] as const;
 
 /**
  * Merges the results of processes that ran at the same time (an Indexed Job's pods, several
@@ -35,6 +35,7 @@ export function mergeResults(inputs: readonly LoadResult[]): Merged {
   });
 
   const tls = inputs.some((result) => result.histograms?.handshake !== undefined);
+  const reconnecting = inputs.some((result) => result.histograms?.reconnect !== undefined);
   const histograms = {} as Record<Timing, Histogram>;
   for (const timing of TIMINGS) {
     histograms[timing] = addAll(inputs.map((result) => result.histograms?.[timing]));
@@ -44,6 +45,7 @@ export function mergeResults(inputs: readonly LoadResult[]): Merged {
     connect: encodeHistogram(histograms.connect),
     ...(tls && { handshake: encodeHistogram(histograms.handshake) }),
     firstEcho: encodeHistogram(histograms.firstEcho),
+    ...(reconnecting && { reconnect: encodeHistogram(histograms.reconnect) }),
   };
 
   const counts = {} as FailureCountFields;
@@ -70,6 +72,7 @@ export function mergeResults(inputs: readonly LoadResult[]): Merged {
       connections: sum((result) => result.connections),
       connected: sum((result) => result.connected),
       held: sum((result) => result.held),
+      ...mergeShapes(inputs, sum),
       workers: sum((result) => result.workers),
       pipelining: first.pipelining,
       rate: first.rate,
@@ -88,6 +91,7 @@ export function mergeResults(inputs: readonly LoadResult[]): Merged {
       connect: timing('connect'),
       ...(tls && { handshake: timing('handshake') }),
       firstEcho: timing('firstEcho'),
+      ...(reconnecting && { reconnect: timing('reconnect') }),
       requests: { ...describeRates(series.messages, messages, duration), total: messages, sent: sum((result) => result.requests.sent ?? 0) },
       throughput: { ...describeRates(series.bytes, bytes, duration), total: bytes },
       failures,
@@ -99,6 +103,29 @@ export function mergeResults(inputs: readonly LoadResult[]): Merged {
     },
   };
 }
+
+/** The shape's counts, summed; its settings, the first input's (differences are warned about). */
+function mergeShapes(inputs: readonly LoadResult[], sum: (get: (result: LoadResult) => number) => number): ShapeFields {
+  const first = inputs[0]!;
+  return {
+    expectHeld: sum((result) => result.expectHeld),
+    closed: sum((result) => result.closed),
+    disrupted: sum((result) => result.disrupted),
+    reconnects: sum((result) => result.reconnects),
+    unechoedBytes: sum((result) => result.unechoedBytes),
+    idle: { connections: sum((result) => result.idle.connections), held: sum((result) => result.idle.held) },
+    ...(first.stages !== undefined && { stages: first.stages }),
+    arrivalRate: first.arrivalRate,
+    ...(first.arrivals !== undefined && { arrivals: first.arrivals }),
+    ...(first.connectionLifetime !== undefined && { connectionLifetime: first.connectionLifetime }),
+    reconnecting: first.reconnecting,
+  };
+}
+
+type ShapeFields = Pick<
+  LoadResult,
+  'expectHeld' | 'closed' | 'disrupted' | 'reconnects' | 'unechoedBytes' | 'idle' | 'stages' | 'arrivalRate' | 'arrivals' | 'connectionLifetime' | 'reconnecting'
+>;
 
 /** Targets of the same name are one target: counts summed, latency histograms added. */
 function mergeTargets(parts: readonly TargetResult[]): TargetResult[] {

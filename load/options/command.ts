@@ -8,6 +8,7 @@ import { DEFAULT_TLS_CIPHERS_NAME, DEFAULT_TLS_MIN_VERSION, TLS_VERSIONS } from 
 import { EXIT_CODES_HELP, EXIT_THRESHOLD } from '../exit-codes.js';
 import { THRESHOLD_EXAMPLES, THRESHOLD_SYNTAX } from '../verdict/threshold.js';
 import { DEFAULTS } from './options.js';
+import { ARRIVAL_PROCESSES } from './shape.js';
 
 const THRESHOLD_HELP = `fail (exit ${EXIT_THRESHOLD}) unless this holds, e.g. ${THRESHOLD_EXAMPLES}; repeatable, or comma-separated (${THRESHOLD_SYNTAX})`;
 
@@ -49,6 +50,22 @@ export function buildProgram(choose: (chosen: Chosen) => void): Command {
     .addOption(option('--pipeline <n>', `messages in flight per connection (default: ${DEFAULTS.pipeline})`, 'PIPELINE'))
     .addOption(option('--rate <n>', 'messages per second per connection; latency then counts from the intended send time (default: unlimited)', 'RATE'))
     .addOption(option('--connect-rate <n>', 'connections opened per second (default: all at once)', 'CONNECT_RATE'))
+    .addOption(
+      option(
+        '--stages <list>',
+        'ramp the held connections: duration:clients,... each stage goes linearly from the previous target (0 at first) to its own, e.g. 30s:1000,1m:1000,10s:0; sets --clients and the duration',
+        'STAGES',
+      ),
+    )
+    .addOption(
+      option('--connection-lifetime <n|time>', 'each connection closes politely after n echoes (100) or that long from connecting (5s), and a new one takes its place', 'CONNECTION_LIFETIME'),
+    )
+    .addOption(
+      option('--arrival-rate <n>', 'open model: new connections per second over the run, whatever the server does, each living --connection-lifetime', 'ARRIVAL_RATE'),
+    )
+    .addOption(option('--arrivals <process>', `with --arrival-rate: ${ARRIVAL_PROCESSES.join(' (evenly spaced) or ')} (exponential gaps) (default: uniform)`, 'ARRIVALS'))
+    .addOption(option('--idle <n>', 'n more connections held open and silent beside the active ones; each must still be open, having received nothing, at the end', 'IDLE'))
+    .addOption(option('--reconnect', 'a connection the server side breaks counts as disrupted, and connects again after a short backoff', 'RECONNECT'))
     .addOption(option('--connect-timeout <time>', `give up connecting after this; 0 = never (default: ${DEFAULTS.connectTimeout})`, 'CONNECT_TIMEOUT'))
     .addOption(option('--timeout <time>', `an echo not back within this is a timeout; 0 = never (default: ${DEFAULTS.timeout})`, 'TIMEOUT'))
     .addOption(option('--warmup <time>', 'traffic before measuring, excluded from the traffic figures and the echo latency (default: 0)', 'WARMUP'))

@@ -3,6 +3,7 @@ import { LOG_LEVELS } from '../../src/log.js';
 import { parseTargets, type Target } from './target.js';
 import { parseThresholds, type Threshold } from '../verdict/threshold.js';
 import { parseTlsOptions, type LoadTlsOptions, type RawTlsOptions } from './tls-options.js';
+import { parseShape, peakClients, type LoadShape, type RawShapeOptions } from './shape.js';
 
 /** A level `--log-level` accepts; derived from src/log.ts, the one place pino is used. */
 type LogLevel = (typeof LOG_LEVELS)[number];
@@ -16,11 +17,13 @@ export interface LoadOptions {
   targets: Target[];
   /** `--threshold` criteria, checked against the result. */
   thresholds: Threshold[];
-  /** Connections to open and hold. */
+  /** Connections to open and hold; under `--stages` the most held at once; 0 under `--arrival-rate`. */
   clients: number;
-  /** Worker threads, 1..clients. */
+  /** Worker threads, 1..clients (any number under `--arrival-rate`). */
   workers: number;
-  /** Length of the measured window; unused when `messages` is set. */
+  /** How connections come and go: stages, arrivals, lifetimes, the idle pool, reconnects. */
+  shape: LoadShape;
+  /** Length of the measured window; unused when `messages` is set. Under `--stages`, the stages' total less the warm-up. */
   durationMs: number;
   /** Total messages over all connections (as autocannon's `--amount`), or undefined to run for `durationMs`. */
   messages: number | undefined;
@@ -50,7 +53,7 @@ export interface LoadOptions {
 }
 
 /** Options as commander hands them over: strings, unset when not given. */
-export interface RawOptions extends RawTlsOptions {
+export interface RawOptions extends RawTlsOptions, RawShapeOptions {
   host?: string;
   port?: string;
   /** Each `--target` value, in order. */
@@ -117,9 +120,12 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
   const targets = parseTargets(raw.target ?? [], defaultHost, parseInteger(raw.port ?? DEFAULTS.port, 'port', 1, 65_535));
   const { host, port } = targets[0]!;
   const thresholds = parseThresholds(raw.threshold ?? []);
-  const clients = parseInteger(raw.clients ?? DEFAULTS.clients, 'clients', 1, 1_000_000);
-  // More workers than connections would leave threads with nothing to do.
-  const workers = Math.min(raw.workers === undefined ? cores : parseInteger(raw.workers, 'workers', 1, 1024), clients);
+  const shape = parseShape(raw);
+  checkShapeConflicts(raw, shape);
+  const clients = shape.stages !== undefined ? peakClients(shape.stages) : shape.arrivalRate > 0 ? 0 : parseInteger(raw.clients ?? DEFAULTS.clients, 'clients', 1, 1_000_000);
+  // More workers than connections would leave threads with nothing to do; arrivals have no count.
+  const workersAsked = raw.workers === undefined ? cores : parseInteger(raw.workers, 'workers', 1, 1024);
+  const workers = shape.arrivalRate > 0 ? workersAsked : Math.min(workersAsked, clients);
   if (raw.duration !== undefined && raw.messages !== undefined) {
     throw new OptionError('use either --duration or --messages, not both');
   }
@@ -129,7 +135,9 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     // An exact message count cannot also leave some messages out of the figures.
     throw new OptionError('--warmup cannot be combined with --messages (every message counts)');
   }
-  const durationMs = parseDuration(raw.duration ?? DEFAULTS.duration, 'duration');
+  const stagesMs = shape.stages?.reduce((total, stage) => total + stage.durationMs, 0);
+  if (stagesMs !== undefined && warmupMs >= stagesMs) throw new OptionError(`--warmup ${raw.warmup} is as long as the stages (${stagesMs} ms): nothing would be measured`);
+  const durationMs = stagesMs !== undefined ? stagesMs - warmupMs : parseDuration(raw.duration ?? DEFAULTS.duration, 'duration');
   if (durationMs <= 0) throw new OptionError(`invalid duration '${raw.duration}': must be more than 0`);
   if (raw.size !== undefined && raw.payload !== undefined) {
     throw new OptionError('use either --size or --payload, not both');
@@ -158,6 +166,7 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     thresholds,
     clients,
     workers,
+    shape,
     durationMs,
     messages,
     payload,
@@ -174,6 +183,23 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     progress: raw.progress !== false,
     logLevel: logLevel as LogLevel,
   };
+}
+
+/**
+ * What a shape replaces: the stages give the held count and the run's length, an arrival rate
+ * gives the connects and leaves no count to hold; neither has a message total.
+ */
+function checkShapeConflicts(raw: RawOptions, shape: LoadShape): void {
+  const given = (name: string, value: unknown) => (value === undefined ? [] : [name]);
+  const conflicts = (shapeName: string, others: string[]) => {
+    if (others.length > 0) throw new OptionError(`${shapeName} cannot be combined with ${others.join(', ')}: it sets ${shapeName === '--stages' ? 'the connections and the duration' : 'when connections start'} itself`);
+  };
+  if (shape.stages !== undefined) {
+    conflicts('--stages', [...given('--clients', raw.clients), ...given('--duration', raw.duration), ...given('--messages', raw.messages), ...given('--connect-rate', raw.connectRate), ...given('--arrival-rate', raw.arrivalRate)]);
+  }
+  if (shape.arrivalRate > 0) {
+    conflicts('--arrival-rate', [...given('--clients', raw.clients), ...given('--messages', raw.messages), ...given('--connect-rate', raw.connectRate)]);
+  }
 }
 
 /** `size` bytes of `abc...zabc...`: lower-case, so the echo must differ from what was sent. */

@@ -11,6 +11,7 @@ import {
   type FailureNotes,
 } from './failure-kind.js';
 import type { ThresholdResult } from '../verdict/threshold.js';
+import type { ArrivalProcess, Lifetime, Stage } from '../options/shape.js';
 import { TIMINGS, type TallyCounts, type TargetCounts, type Timing } from '../worker/tally.js';
 
 /** What one worker reports at the end (the `result` message without its tag). */
@@ -24,10 +25,13 @@ export interface WorkerResult {
 /**
  * The result's histograms: every distribution it reports, each HdrHistogram's standard
  * compressed encoding (base64) of values in microseconds, so that results of many processes
- * merge exactly (`echo-load merge`). `handshake` is there under `--tls` only, as its
- * distribution is.
+ * merge exactly (`echo-load merge`). `handshake` is there under `--tls` only, and `reconnect`
+ * under `--reconnect` only, as their distributions are.
  */
-export type EncodedHistograms = Record<Exclude<Timing, 'handshake'>, string> & { handshake?: string };
+export type EncodedHistograms = Record<Exclude<Timing, OptionalTiming>, string> & Partial<Record<OptionalTiming, string>>;
+
+/** The timings a run has only when asked for: TLS handshakes, reconnects. */
+export type OptionalTiming = 'handshake' | 'reconnect';
 
 /** One target's share of the run: how evenly the connections and the traffic spread. */
 export interface TargetResult {
@@ -76,22 +80,44 @@ export type Distribution = Record<string, number>;
  * (bytes per second; `total` bytes), `duration` (s), and the failure counts (`refused`,
  * `handshakeFailures`, `resets`, `timeouts`, `mismatches`, one per keyed `FailureKind`, and
  * their total `errors`). Beside `latency`, with the same keys: `connect`, `handshake` (only
- * under `--tls`) and `firstEcho` (ms), connection set-up over the whole run (see `TIMINGS` in
- * tally.ts).
+ * under `--tls`), `firstEcho` and `reconnect` (only under `--reconnect`) (ms), connection
+ * set-up over the whole run (see `TIMINGS` in tally.ts).
  */
-export interface LoadResult extends FailureCountFields, Record<Exclude<Timing, 'handshake'>, Distribution> {
+export interface LoadResult extends FailureCountFields, Record<Exclude<Timing, OptionalTiming>, Distribution> {
   /** The TLS handshakes, present under `--tls`. */
   handshake?: Distribution;
+  /** Under `--reconnect`: from a disruption to the connection being up again. */
+  reconnect?: Distribution;
   /** The first target's (the only one without `--target`); every target is in `targets`. */
   host: string;
   /** The address of `host` the connections went to. */
   address: string;
   port: number;
-  /** Connections asked for (autocannon's meaning). */
+  /**
+   * Connections asked for (autocannon's meaning): `--clients`; under `--stages` the most held
+   * at once; under `--arrival-rate` the arrivals that came.
+   */
   connections: number;
-  /** Connections established at some point, and still healthy at the end. */
+  /** Connections established at some point (every life of a client counts), and still healthy at the end. */
   connected: number;
   held: number;
+  /** How many of `connections` the run meant to hold at its end (the rule that fails a run short of it); 0 when its shape fixes none. */
+  expectHeld: number;
+  /** Connections ended politely before the end: their lifetime was over, or a ramp went down. */
+  closed: number;
+  /** Under `--reconnect`: connections the server side broke, and how many were established again. */
+  disrupted: number;
+  reconnects: number;
+  /** Bytes sent on the disrupted connections and never echoed. */
+  unechoedBytes: number;
+  /** `--idle`: connections held open and silent beside the active ones, and how many still were at the end. */
+  idle: { connections: number; held: number };
+  /** The shape of the load: `--stages`, `--arrival-rate` (connections/s; 0 = none) with `arrivals`, `--connection-lifetime`, `--reconnect`. */
+  stages?: Stage[];
+  arrivalRate: number;
+  arrivals?: ArrivalProcess;
+  connectionLifetime?: Lifetime;
+  reconnecting: boolean;
   workers: number;
   pipelining: number;
   /** Messages/s per connection asked for; 0 = unlimited. */
@@ -175,13 +201,26 @@ export function buildResult(input: ResultInput): LoadResult {
   const messages = sum('messages');
   const bytes = sum('bytes');
   const tls = options.tls !== undefined;
+  const { shape } = options;
+  const arrivals = shape.arrivalRate > 0;
   return {
     host: options.host,
     address: input.addresses[0]!,
     port: options.port,
-    connections: options.clients,
+    connections: arrivals ? targets.reduce((total, target) => total + target.connections, 0) : options.clients,
     connected: sum('connected'),
     held: sum('held'),
+    expectHeld: expectHeld(options),
+    closed: sum('closed'),
+    disrupted: sum('disrupted'),
+    reconnects: sum('reconnects'),
+    unechoedBytes: sum('unechoedBytes'),
+    idle: { connections: shape.idle, held: sum('idle') },
+    ...(shape.stages !== undefined && { stages: shape.stages }),
+    arrivalRate: shape.arrivalRate,
+    ...(arrivals && { arrivals: shape.arrivals }),
+    ...(shape.lifetime !== undefined && { connectionLifetime: shape.lifetime }),
+    reconnecting: shape.reconnect,
     workers: options.workers,
     pipelining: options.pipeline,
     rate: options.rate,
@@ -200,14 +239,32 @@ export function buildResult(input: ResultInput): LoadResult {
     connect: timings.connect,
     ...(tls && { handshake: timings.handshake }),
     firstEcho: timings.firstEcho,
+    ...(shape.reconnect && { reconnect: timings.reconnect }),
     requests: { ...describeRates(input.samples.map((s) => s.messages), messages, seconds), total: messages, sent: sum('sent') },
     throughput: { ...describeRates(input.samples.map((s) => s.bytes), bytes, seconds), total: bytes },
     failures,
     targets,
     series: { messages: input.samples.map((s) => s.messages), bytes: input.samples.map((s) => s.bytes) },
     thresholds: [],
-    histograms: { latency: histograms.latency, connect: histograms.connect, ...(tls && { handshake: histograms.handshake }), firstEcho: histograms.firstEcho },
+    histograms: {
+      latency: histograms.latency,
+      connect: histograms.connect,
+      ...(tls && { handshake: histograms.handshake }),
+      firstEcho: histograms.firstEcho,
+      ...(shape.reconnect && { reconnect: histograms.reconnect }),
+    },
   };
+}
+
+/**
+ * The connections a run must still hold at its end, or it failed: every client of a held run,
+ * the last stage's under `--stages`. None when lifetimes end connections (a successor may be
+ * connecting at the end) or under `--arrival-rate`.
+ */
+function expectHeld(options: LoadOptions): number {
+  const { shape } = options;
+  if (shape.lifetime !== undefined || shape.arrivalRate > 0) return 0;
+  return shape.stages === undefined ? options.clients : shape.stages.at(-1)!.clients;
 }
 
 /** A distribution as the result shows it: autocannon's statistics in ms, and how many samples. */

@@ -9,7 +9,7 @@ import type { TallyCounts, TargetCounts, Timing } from '../worker/tally.js';
  */
 export type WorkerConfig = Pick<
   LoadOptions,
-  'workers' | 'clients' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages' | 'tls' | 'proxyProtocol'
+  'workers' | 'clients' | 'shape' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages' | 'tls' | 'proxyProtocol'
 > & {
   /** This worker's number, 0-based. */
   worker: number;

@@ -83,6 +83,7 @@ function workerConfigs(options: LoadOptions, addresses: readonly string[], count
     worker,
     workers: options.workers,
     clients: options.clients,
+    shape: options.shape,
     targets,
     payload: options.payload,
     pipeline: options.pipeline,
@@ -112,8 +113,13 @@ async function runPhases(options: LoadOptions, threads: WorkerThreads, sampler: 
   // workers arrived in 600-645 ms, not 900, with two CPU burners beside).
   await threads.until(() => threads.up === all || stopping());
   if (!stopping()) threads.post({ type: 'start', startsAt: performance.timeOrigin + performance.now() });
-  await threads.until(() => threads.ready === all || threads.done === all || stopping());
-  log.info({ open: sampler.open(), failed: sampler.failed() }, 'connections settled');
+  // A ramp or an arrival rate opens connections all through the run: there is no moment when
+  // all are settled, and the warm-up counts from the start.
+  const { shape } = options;
+  if (shape.stages === undefined && shape.arrivalRate === 0) {
+    await threads.until(() => threads.ready === all || threads.done === all || stopping());
+    log.info({ open: sampler.open(), failed: sampler.failed() }, 'connections settled');
+  }
   const over = () => threads.done === all || stopping();
   if (options.messages !== undefined) {
     await threads.until(over);

@@ -23,10 +23,19 @@ export interface LoadConnectionPlan<Connection> {
   /** The PROXY protocol header connection `index` sends first to `target`; undefined to send none. */
   readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
   readonly tally: Tally;
-  /** The connection is established, or failed to be. Called once. */
+  /** `--connection-lifetime` in echoes (Infinity: none), and in ms (0: none), from established. */
+  readonly lifetimeMessages: number;
+  readonly lifetimeMs: number;
+  /** `--reconnect`: a break by the server side is a disruption, and the client connects again. */
+  readonly reconnect: boolean;
+  /** The client's first connection is established, or failed to be. Called once per client. */
   settled(connection: Connection): void;
-  /** The connection has nothing left to do: quota sent and echoed, or failed. Called once. */
+  /** The client has nothing left to do: its quota sent and echoed, or failed. Called once per client. */
   finished(connection: Connection): void;
+  /** The connection's life ended politely (FIN sent); if it is `reopenable`, a successor may follow. */
+  retired(connection: Connection): void;
+  /** Under `--reconnect`: the connection was broken by the server side, or an attempt to reconnect failed. */
+  disrupted(connection: Connection): void;
 }
 
 /** Where a connection goes (one `--target`), and where its per-target figures are counted. */

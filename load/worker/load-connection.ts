@@ -8,6 +8,10 @@ import { onSecureConnect, onSocketClose, onSocketConnect, onSocketData, onSocket
 import type { FailureKind } from '../result/failure-kind.js';
 import type { LoadConnectionPlan, LoadTarget } from './connection-plan.js';
 
+/** The first wait before reconnecting after a disruption; it doubles per failed attempt, up to the most. */
+export const RECONNECT_BACKOFF_MS = 50;
+export const RECONNECT_BACKOFF_MAX_MS = 1000;
+
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 2;
@@ -38,6 +42,15 @@ const HANDSHAKING = 3;
  * `--proxy-protocol` sends the header first on the TCP connection (as HAProxy's `send-proxy`
  * does), then the TLS handshake if any, then the echo traffic.
  *
+ * One object is one connection. A client of the run may have several in turn: under
+ * `--connection-lifetime` a connection's life ends politely (no more sends, the echoes in
+ * flight awaited, then FIN) and the fleet opens its `successor`; under `--reconnect` a
+ * connection the server side breaks is `disrupted`, and its successor opens after a backoff.
+ * A successor carries the client's state (its `quota` of `--messages`, whether the shape
+ * wants it, the disruption it recovers from), nothing of the old socket, whose late events
+ * find the old object closed. A `silent` connection (`--idle`) sends nothing: any byte it
+ * receives is a mismatch, and it must stay open to the end.
+ *
  * @example
  *   const connection = new LoadConnection(plan, target, 0, Infinity, 0);
  *   connection.open();
@@ -45,7 +58,23 @@ const HANDSHAKING = 3;
 export class LoadConnection {
   socket: net.Socket | undefined;
   private state = CONNECTING;
+  /** Nothing left to do: the whole quota echoed, or failed for good. `plan.finished` was called. */
   private done = false;
+  /** Stopped at the end of the run: nothing follows it. */
+  private stopped = false;
+  /** Held by the run's shape; a ramp down clears it (see `release`). */
+  wanted = true;
+  /** The life ends once the echoes in flight are back (its lifetime is over, or a ramp down). */
+  private ending = false;
+  /** Messages the client may still send after this connection's share (`toSend`), in successors. */
+  private quota: number;
+  /** The client's first connection: it, not its successors, settles the client (`plan.settled`). */
+  private readonly first: boolean;
+  /** Under `--reconnect`: performance.now() of the disruption being recovered from; 0 = none. */
+  private disruptedAt = 0;
+  /** The wait before the next reconnect attempt. */
+  backoffMs = RECONNECT_BACKOFF_MS;
+  private lifeTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the connect was started, and when TCP was up. */
   private openedAt = 0;
   private connectedAt = 0;
@@ -62,6 +91,8 @@ export class LoadConnection {
   /** Bytes received so far, to say where a mismatch is. */
   private received = 0;
   private nextDue = 0;
+  /** Messages this connection may still send: the client's quota, or as much of it as the lifetime allows. */
+  private toSend: number;
   private timer: NodeJS.Timeout | undefined;
   private readonly onDue = (): void => {
     this.timer = undefined;
@@ -70,25 +101,49 @@ export class LoadConnection {
 
   /**
    * @param index the connection's number in the whole run (for messages and the rate phase)
-   * @param toSend messages this connection sends in all; Infinity until stopped
+   * @param quota messages this client sends in all, over all its lives; Infinity until stopped
    * @param phaseMs under `--rate`, delay of the first send, so connections do not fire in step
+   * @param silent an `--idle` connection: it sends nothing and must receive nothing
+   * @param predecessor the client's previous connection, whose state the client keeps
    */
   constructor(
     private readonly plan: LoadConnectionPlan<LoadConnection>,
     private readonly target: LoadTarget,
     readonly index: number,
-    private toSend: number,
+    quota: number,
     private readonly phaseMs: number,
+    readonly silent = false,
+    predecessor?: LoadConnection,
   ) {
-    this.stamps = new Float64Array(plan.pipeline);
-    target.tally.connections++;
+    const share = silent ? 0 : Math.min(quota, plan.lifetimeMessages);
+    this.toSend = share;
+    // Infinity - Infinity is NaN: an endless quota with no lifetime count is all this connection's.
+    this.quota = share === quota ? 0 : quota - share;
+    this.stamps = new Float64Array(silent ? 0 : plan.pipeline);
+    this.first = predecessor === undefined;
+    if (predecessor === undefined) {
+      if (!silent) target.tally.connections++;
+    } else {
+      this.wanted = predecessor.wanted;
+      this.disruptedAt = predecessor.disruptedAt;
+      this.backoffMs = predecessor.backoffMs;
+    }
   }
 
-  /** Starts connecting. Every outcome is counted through the plan's tally. */
-  open(): void {
+  /** The client's next connection, after this one's life ended or was disrupted (see `reopenable`). */
+  successor(): LoadConnection {
+    return new LoadConnection(this.plan, this.target, this.index, this.quota, this.phaseMs, this.silent, this);
+  }
+
+  /**
+   * Starts connecting. Every outcome is counted through the plan's tally. `scheduledAt`
+   * (performance.now() time) is when the connect was due under a connect or arrival rate:
+   * the connect time counts from then, so that a late start shows.
+   */
+  open(scheduledAt = performance.now()): void {
     const plan = this.plan;
     const { host, port } = this.target;
-    this.openedAt = performance.now();
+    this.openedAt = scheduledAt;
     const onread = { buffer: plan.readBuffer, callback: (n: number) => this.onRead(n, plan.readBuffer) };
     let socket: net.Socket;
     if (plan.tls !== undefined && plan.proxyHeader === undefined) {
@@ -135,6 +190,36 @@ export class LoadConnection {
     return this.state === OPEN;
   }
 
+  /** Closed between two lives (a lifetime ended, or a disruption) with messages left: a successor may follow. */
+  get reopenable(): boolean {
+    return this.state === CLOSED && !this.done && !this.stopped;
+  }
+
+  /** Under a ramp down: this life ends politely once its echoes are back, and no other follows until wanted again. */
+  release(): void {
+    this.wanted = false;
+    this.endLife();
+  }
+
+  /** The life is over (its lifetime, or a ramp down): no more sends; it closes once the echoes in flight are back. */
+  endLife(): void {
+    if (this.state === CLOSED || this.ending) return;
+    this.ending = true;
+    this.quota += this.toSend;
+    this.toSend = 0;
+    if (this.state === OPEN) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.checkFinished();
+    } else {
+      // Not up yet: there is nothing in flight to wait for.
+      this.clearTimer();
+      this.state = CLOSED;
+      this.socket?.destroy();
+      this.plan.retired(this);
+    }
+  }
+
   /** Fails the connection if its oldest message has waited longer than `timeoutMs`. */
   checkTimeout(now: number, timeoutMs: number): void {
     if (this.state === OPEN && this.inFlight > 0 && now - this.stamps[this.head]! > timeoutMs) {
@@ -155,7 +240,9 @@ export class LoadConnection {
   stop(): void {
     const wasOpen = this.state === OPEN;
     this.state = CLOSED;
+    this.stopped = true;
     this.clearTimer();
+    clearTimeout(this.lifeTimer);
     if (wasOpen) this.socket?.end();
     else this.socket?.destroy();
   }
@@ -212,13 +299,26 @@ export class LoadConnection {
   /** Ready for traffic: counted as connected, and the first messages go out. */
   private established(now: number): void {
     this.state = OPEN;
-    const tally = this.plan.tally;
+    const plan = this.plan;
+    const tally = plan.tally;
+    if (this.silent) {
+      tally.idleOpen++;
+      if (this.first) plan.settled(this);
+      return;
+    }
     tally.connected++;
     this.target.tally.connected++;
     tally.open++;
+    if (this.disruptedAt > 0) {
+      tally.reconnects++;
+      tally.reconnect.recordValue(toMicros(now - this.disruptedAt));
+      this.disruptedAt = 0;
+      this.backoffMs = RECONNECT_BACKOFF_MS;
+    }
     tally.publish();
-    this.plan.settled(this);
-    if (this.plan.intervalMs > 0) {
+    if (this.first) plan.settled(this);
+    if (plan.lifetimeMs > 0) this.lifeTimer = setTimeout(endLifeOf, plan.lifetimeMs, this);
+    if (plan.intervalMs > 0) {
       this.nextDue = now + this.phaseMs;
       this.pump(now);
     } else {
@@ -323,11 +423,34 @@ export class LoadConnection {
     }
   }
 
+  /**
+   * Once this life has sent its share and every echo is back: a life with an end (a lifetime,
+   * a ramp down) closes politely; otherwise the client is done and stays open, held.
+   */
   private checkFinished(): void {
-    if (this.toSend === 0 && this.inFlight === 0 && !this.done) {
+    if (this.toSend !== 0 || this.inFlight !== 0 || this.done || this.state !== OPEN) return;
+    if (this.ending || this.plan.lifetimeMessages !== Infinity || this.plan.lifetimeMs > 0) {
+      this.retire();
+    } else {
       this.done = true;
       this.plan.finished(this);
     }
+  }
+
+  /** Ends this life politely: FIN after the last echo; the fleet decides whether another follows. */
+  private retire(): void {
+    this.state = CLOSED;
+    this.clearTimer();
+    clearTimeout(this.lifeTimer);
+    const tally = this.plan.tally;
+    tally.open--;
+    tally.closed++;
+    tally.publish();
+    this.socket?.end();
+    // Nothing left for a successor: the client is done (so `reopenable` is false).
+    if (this.quota === 0) this.done = true;
+    this.plan.retired(this);
+    if (this.done) this.plan.finished(this);
   }
 
   /** A `data` chunk (TLS after a PROXY header): checked as reads of at most READ_BUFFER_SIZE bytes. */
@@ -346,19 +469,31 @@ export class LoadConnection {
     this.fail('mismatch', describeMismatch(read, expected, outstanding, this.received, this.index));
   }
 
-  /** Counts this connection's one failure and closes it; later events are ignored. */
+  /**
+   * Counts this connection's one failure and closes it; later events are ignored. Under
+   * `--reconnect`, a break by the server side of an established connection, and a failed
+   * attempt to reconnect, are not failures: see `disrupt`.
+   */
   fail(kind: FailureKind, note: string): void {
     if (this.state === CLOSED) return;
     const wasOpen = this.state === OPEN;
+    if (this.plan.reconnect && kind !== 'mismatch' && (wasOpen ? kind === 'reset' : this.disruptedAt > 0)) {
+      this.disrupt(wasOpen);
+      return;
+    }
     this.state = CLOSED;
     this.clearTimer();
+    clearTimeout(this.lifeTimer);
     const tally = this.plan.tally;
-    if (wasOpen) tally.open--;
+    if (wasOpen) {
+      if (this.silent) tally.idleOpen--;
+      else tally.open--;
+    }
     tally.fail(kind, note);
     this.target.tally.errors++;
     tally.publish();
     this.socket?.destroy();
-    if (!wasOpen) this.plan.settled(this);
+    if (!wasOpen && this.first) this.plan.settled(this);
     if (!this.done) {
       this.done = true;
       this.plan.finished(this);
@@ -391,10 +526,42 @@ export class LoadConnection {
     this.fail(kind, text);
   }
 
+  /**
+   * `--reconnect`: the server side broke the connection (or refused the attempt to reconnect).
+   * What was sent and not echoed is counted, the messages in flight go back to the quota (so
+   * that `--messages` stays exact), and the fleet opens the connection again after a backoff.
+   */
+  private disrupt(wasOpen: boolean): void {
+    this.state = CLOSED;
+    this.clearTimer();
+    clearTimeout(this.lifeTimer);
+    const tally = this.plan.tally;
+    if (wasOpen) {
+      if (this.silent) {
+        tally.idleOpen--;
+      } else {
+        tally.open--;
+        tally.unechoedBytes += this.inFlight * this.plan.payloads.message.length - this.offset;
+      }
+      tally.disrupted++;
+      this.disruptedAt = performance.now();
+    }
+    this.quota += this.toSend + this.inFlight;
+    this.toSend = this.inFlight = 0;
+    tally.publish();
+    this.socket?.destroy();
+    this.plan.disrupted(this);
+  }
+
   private clearTimer(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
   }
+}
+
+/** A life's timer (`--connection-lifetime <duration>`): a module-level function, no closure per connection. */
+function endLifeOf(connection: LoadConnection): void {
+  connection.endLife();
 }

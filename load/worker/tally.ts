@@ -14,12 +14,14 @@ import { createLatencyHistogram, encodeHistogram, type Histogram } from './histo
  *   `secureConnect`) to the completion of the connection's first echo,
  *   over the whole run (time spent unaccepted in the server's accept queue shows here). Under
  *   `--rate` it counts from the first message's intended send time instead, so that the
- *   connection's phase (a deliberate delay of less than one interval) is not in it.
+ *   connection's phase (a deliberate delay of less than one interval) is not in it;
+ * - `reconnect`: under `--reconnect`, from a connection's disruption to its successor being
+ *   established (backoffs and failed attempts included), over the whole run.
  *
- * Connections are set up before the measured window starts, so `connect`, `handshake` and
- * `firstEcho` are never reset.
+ * Connections are set up before the measured window starts, so `connect`, `handshake`,
+ * `firstEcho` and `reconnect` are never reset.
  */
-export const TIMINGS = ['latency', 'connect', 'handshake', 'firstEcho'] as const;
+export const TIMINGS = ['latency', 'connect', 'handshake', 'firstEcho', 'reconnect'] as const;
 export type Timing = (typeof TIMINGS)[number];
 
 /** The counters one worker reports at the end: plain numbers, so they cross threads as they are. */
@@ -32,8 +34,17 @@ export interface TallyCounts {
   bytes: number;
   /** Connections that were established at some point. */
   connected: number;
-  /** Connections still open and healthy when the run stopped. */
+  /** Connections still open and healthy when the run stopped (`--idle` ones apart, in `idle`). */
   held: number;
+  /** Connections ended politely before the run's end: a lifetime, or a ramp down. */
+  closed: number;
+  /** Under `--reconnect`: connections the server side broke, and successors that were established after one. */
+  disrupted: number;
+  reconnects: number;
+  /** Bytes sent on disrupted connections and never echoed. */
+  unechoedBytes: number;
+  /** `--idle` connections still open and silent when the run stopped. */
+  idle: number;
   /** Failed connections, by why (whenever they failed). */
   failed: FailureCounts;
   /** Wall-clock ms (epoch, sub-ms precision) of the first send and the last echo, 0 if none. */
@@ -102,6 +113,13 @@ export class Tally {
   bytes = 0;
   connected = 0;
   open = 0;
+  /** Connections this worker ended politely before the run's end: a lifetime or a ramp-down. */
+  closed = 0;
+  /** `--idle` connections open now: apart from `open`, which the progress line and the shapes count. */
+  idleOpen = 0;
+  disrupted = 0;
+  reconnects = 0;
+  unechoedBytes = 0;
   readonly failed: FailureCounts = noFailures();
   /** performance.now() of the first send and of the last completed echo; 0 = none yet. */
   firstSend = 0;
@@ -113,6 +131,7 @@ export class Tally {
   readonly connect: Histogram = createLatencyHistogram();
   readonly handshake: Histogram = createLatencyHistogram();
   readonly firstEcho: Histogram = createLatencyHistogram();
+  readonly reconnect: Histogram = createLatencyHistogram();
 
   /** Whether the measured window has started. */
   measuring = false;
@@ -159,7 +178,7 @@ export class Tally {
   }
 
   /** The final counts, as the worker sends them to the main thread. */
-  counts(held: number): TallyCounts {
+  counts(held: number, idle: number): TallyCounts {
     const origin = performance.timeOrigin;
     return {
       sent: this.sent - this.base.sent,
@@ -167,6 +186,11 @@ export class Tally {
       bytes: this.bytes - this.base.bytes,
       connected: this.connected,
       held,
+      closed: this.closed,
+      disrupted: this.disrupted,
+      reconnects: this.reconnects,
+      unechoedBytes: this.unechoedBytes,
+      idle,
       failed: { ...this.failed },
       firstSendAt: this.firstSend === 0 ? 0 : origin + this.firstSend,
       lastEchoAt: this.lastEcho === 0 ? 0 : origin + this.lastEcho,
@@ -185,6 +209,7 @@ export class Tally {
       connect: encodeHistogram(this.connect),
       handshake: encodeHistogram(this.handshake),
       firstEcho: encodeHistogram(this.firstEcho),
+      reconnect: encodeHistogram(this.reconnect),
     };
   }
 }

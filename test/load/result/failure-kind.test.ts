@@ -21,7 +21,7 @@ describe('failure kinds', () => {
     tally.fail('timeout', 'no echo within 300 ms, connection 1');
     tally.fail('timeout', 'no echo within 300 ms, connection 2');
     tally.fail('error', 'host unreachable (EHOSTUNREACH), connection 3');
-    expect(tally.counts(0).failed).toEqual({ refused: 0, handshake: 0, reset: 0, timeout: 2, mismatch: 0, error: 1 });
+    expect(tally.counts(0, 0).failed).toEqual({ refused: 0, handshake: 0, reset: 0, timeout: 2, mismatch: 0, error: 1 });
     expect(tally.notes).toEqual({ timeout: 'no echo within 300 ms, connection 1', error: 'host unreachable (EHOSTUNREACH), connection 3' });
     // The live total the main thread samples for the progress line.
     expect(shared[SLOT_FAILED]).toBe(3);
