@@ -60,7 +60,6 @@ export function parseShape(raw: RawShapeOptions): LoadShape {
   const arrivals = (raw.arrivals ?? 'uniform') as ArrivalProcess;
   if (!ARRIVAL_PROCESSES.includes(arrivals)) throw new OptionError(`invalid arrivals '${raw.arrivals}': use ${ARRIVAL_PROCESSES.join(' or ')}`);
   const arrivalRate = raw.arrivalRate === undefined ? 0 : parseRate(raw.arrivalRate);
-  if (raw.arrivals !== undefined && arrivalRate === 0) throw new OptionError('--arrivals needs --arrival-rate');
   const lifetime = raw.connectionLifetime === undefined ? undefined : parseLifetime(raw.connectionLifetime);
   if (arrivalRate > 0 && lifetime === undefined) {
     throw new OptionError('--arrival-rate needs --connection-lifetime: how long each new connection lives (e.g. 100 messages, or 5s)');

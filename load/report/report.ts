@@ -3,6 +3,7 @@ import { formatBytes, formatCount, formatMs, formatSeconds } from './format.js';
 import type { Distribution, LoadResult } from '../result/result.js';
 import { renderTable } from './table.js';
 import { formatTargets } from './target-report.js';
+import { describeShape, formatShapeOutcome } from './shape-report.js';
 import { formatThresholds } from '../verdict/threshold-check.js';
 import { failureCountsOf, FAILURE_KIND_NAMES, FAILURE_KINDS, type FailureKind } from '../result/failure-kind.js';
 import type { Timing } from '../worker/tally.js';
@@ -13,6 +14,7 @@ const TIMING_ROWS: ReadonlyArray<readonly [Timing, string]> = [
   ['handshake', 'TLS handshake'],
   ['firstEcho', 'First echo'],
   ['latency', 'Echo latency'],
+  ['reconnect', 'Reconnect'],
 ];
 
 /**
@@ -45,7 +47,7 @@ export function formatReport(result: LoadResult): string {
   lines.push(
     `echo-load: ${merged}${formatCount(result.connections)} connections to ${where} ` +
       `over ${result.workers} worker${result.workers === 1 ? '' : 's'}, ${formatBytes(result.size)} messages, ` +
-      `pipeline ${result.pipelining}${rate}${tls}${proxy}`,
+      `pipeline ${result.pipelining}${rate}${tls}${proxy}${describeShape(result)}`,
     '',
   );
   const timingRow = (stats: Distribution, label: string) => [
@@ -92,6 +94,7 @@ export function formatReport(result: LoadResult): string {
     `${formatCount(result.requests.total ?? 0)} messages echoed in ${formatSeconds(result.duration)}, ` +
       `${formatBytes(result.throughput.total ?? 0)} read: ${checked(result)}`,
     `${formatCount(result.held)} of ${formatCount(result.connections)} connections held`,
+    ...formatShapeOutcome(result),
   );
   if (result.errors === 0) {
     lines.push('0 errors');

@@ -1,10 +1,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { classifySocketError, describeHandshakeFailure, describeMismatch, isTlsError } from '../result/failure.js';
+import { classifySocketError, describeHandshakeFailure, isTlsError } from '../result/failure.js';
 import { tlsOptions } from './connection-plan.js';
+import { CLOSED, CONNECTING, EchoTraffic, HANDSHAKING, OPEN } from './echo-traffic.js';
 import { toMicros } from './histogram.js';
-import { READ_BUFFER_SIZE } from './payload.js';
-import { onSecureConnect, onSocketClose, onSocketConnect, onSocketData, onSocketEnd, onSocketError, owners } from './socket-owners.js';
+import { onSecureConnect, onSocketConnect, onSocketData, watch } from './socket-owners.js';
 import type { FailureKind } from '../result/failure-kind.js';
 import type { LoadConnectionPlan, LoadTarget } from './connection-plan.js';
 
@@ -12,32 +12,13 @@ import type { LoadConnectionPlan, LoadTarget } from './connection-plan.js';
 export const RECONNECT_BACKOFF_MS = 50;
 export const RECONNECT_BACKOFF_MAX_MS = 1000;
 
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSED = 2;
-/** TCP is up (and the PROXY header sent), the TLS handshake is not done yet. */
-const HANDSHAKING = 3;
-
 /**
- * One load-client connection's ping-pong state machine: connect, send `pipeline` messages, and
- * for each read check the bytes against the expected echo at the current offset, complete
- * messages, record their latency and send the next ones (a client: the server's side is
- * src/server/connection.ts). Set-up is timed apart from echoes: `connect` (to the `connect`
- * event), under TLS `handshake` (to `secureConnect`), and `firstEcho` (from ready to the first
- * echo) have their own histograms, and messages sent before the first echo came back stay out
- * of `latency`: they waited for the server to accept and read the connection, which is set-up.
- *
- * Why an event-driven object and not a task from src/tasks: not the runtime's cost (the
- * minimal client as one task per connection, bench/contenders/task-client.ts, spends 1.03 x the
- * CPU per message of the same client as an event handler: `npm run bench:client -- --tasks`,
- * 500 connections, 64 B), but that a read is not a story told in order: it completes any
- * number of pipelined messages, `--rate` sends come from a timer while echoes are
- * outstanding, and every read is checked where it lands: a state machine over one read. Reads
- * go through `onread` into one reused buffer (no Buffer, no `data` event per read); the clock
- * is `performance.now()` (a double; `process.hrtime.bigint()` allocates a BigInt per call and
- * measured slower). TLS sockets take `onread` too (Node 20 to 26); only TLS after a PROXY
- * header is a TLS socket wrapped around a connected one, where Node ignores `onread`: those
- * read `data` events (a Buffer per read).
+ * One load-client connection: its set-up, its failures and its end; its echo traffic is
+ * `EchoTraffic` (echo-traffic.ts). Set-up is timed apart from echoes: `connect` (to the
+ * `connect` event), under TLS `handshake` (to `secureConnect`), and `firstEcho` (from ready to
+ * the first echo) have their own histograms. TLS sockets take `onread` too (Node 20 to 26);
+ * only TLS after a PROXY header is a TLS socket wrapped around a connected one, where Node
+ * ignores `onread`: those read `data` events (a Buffer per read).
  *
  * `--proxy-protocol` sends the header first on the TCP connection (as HAProxy's `send-proxy`
  * does), then the TLS handshake if any, then the echo traffic.
@@ -55,9 +36,8 @@ const HANDSHAKING = 3;
  *   const connection = new LoadConnection(plan, target, 0, Infinity, 0);
  *   connection.open();
  */
-export class LoadConnection {
-  socket: net.Socket | undefined;
-  private state = CONNECTING;
+export class LoadConnection extends EchoTraffic {
+  declare protected readonly plan: LoadConnectionPlan<LoadConnection>;
   /** Nothing left to do: the whole quota echoed, or failed for good. `plan.finished` was called. */
   private done = false;
   /** Stopped at the end of the run: nothing follows it. */
@@ -78,26 +58,6 @@ export class LoadConnection {
   /** performance.now() when the connect was started, and when TCP was up. */
   private openedAt = 0;
   private connectedAt = 0;
-  /** No echo has come back yet: the oldest message in flight is the connection's first. */
-  private awaitingFirstEcho = true;
-  /** Messages in flight that were sent before the first echo came back: not steady state. */
-  private early = 0;
-  /** Send time of each message in flight (intended time under `--rate`), oldest at `head`. */
-  private readonly stamps: Float64Array;
-  private head = 0;
-  private inFlight = 0;
-  /** Bytes of the oldest in-flight message already received. */
-  private offset = 0;
-  /** Bytes received so far, to say where a mismatch is. */
-  private received = 0;
-  private nextDue = 0;
-  /** Messages this connection may still send: the client's quota, or as much of it as the lifetime allows. */
-  private toSend: number;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly onDue = (): void => {
-    this.timer = undefined;
-    this.pump(performance.now());
-  };
 
   /**
    * @param index the connection's number in the whole run (for messages and the rate phase)
@@ -107,19 +67,17 @@ export class LoadConnection {
    * @param predecessor the client's previous connection, whose state the client keeps
    */
   constructor(
-    private readonly plan: LoadConnectionPlan<LoadConnection>,
-    private readonly target: LoadTarget,
-    readonly index: number,
+    plan: LoadConnectionPlan<LoadConnection>,
+    target: LoadTarget,
+    index: number,
     quota: number,
-    private readonly phaseMs: number,
+    phaseMs: number,
     readonly silent = false,
     predecessor?: LoadConnection,
   ) {
-    const share = silent ? 0 : Math.min(quota, plan.lifetimeMessages);
-    this.toSend = share;
+    super(plan, target, index, phaseMs, silent ? 0 : Math.min(quota, plan.lifetimeMessages), silent);
     // Infinity - Infinity is NaN: an endless quota with no lifetime count is all this connection's.
-    this.quota = share === quota ? 0 : quota - share;
-    this.stamps = new Float64Array(silent ? 0 : plan.pipeline);
+    this.quota = silent || this.toSend === quota ? 0 : quota - this.toSend;
     this.first = predecessor === undefined;
     if (predecessor === undefined) {
       if (!silent) target.tally.connections++;
@@ -155,18 +113,10 @@ export class LoadConnection {
       // Under TLS after a PROXY header, the TLS socket is made once TCP is up (`connected`).
       socket = net.connect({ host, port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as net.Socket;
     }
-    this.watch(socket);
+    watch(socket, this);
     socket.on('connect', onSocketConnect);
     this.socket = socket;
     this.startTimer();
-  }
-
-  /** Every socket of the connection gets its listeners, `error` first. */
-  private watch(socket: net.Socket): void {
-    owners.set(socket, this);
-    socket.on('error', onSocketError);
-    socket.on('end', onSocketEnd);
-    socket.on('close', onSocketClose);
   }
 
   /** `--connect-timeout` bounds the TCP connect and, from there, the TLS handshake. */
@@ -279,7 +229,7 @@ export class LoadConnection {
       raw.setNoDelay(true);
     } else {
       const secure = tls.connect({ socket: raw, ...tlsOptions(plan.tls, this.target) }) as net.Socket;
-      this.watch(secure);
+      watch(secure, this);
       secure.on('secureConnect', onSecureConnect);
       secure.on('data', onSocketData);
       this.socket = secure;
@@ -318,116 +268,14 @@ export class LoadConnection {
     tally.publish();
     if (this.first) plan.settled(this);
     if (plan.lifetimeMs > 0) this.lifeTimer = setTimeout(endLifeOf, plan.lifetimeMs, this);
-    if (plan.intervalMs > 0) {
-      this.nextDue = now + this.phaseMs;
-      this.pump(now);
-    } else {
-      this.send(Math.min(this.plan.pipeline, this.toSend), now);
-    }
-    this.checkFinished();
-  }
-
-  /**
-   * A read of `n` bytes at the start of `buffer` (the worker's shared buffer, or a `data`
-   * chunk of at most READ_BUFFER_SIZE bytes): verify, complete messages, send more.
-   */
-  onRead(n: number, buffer: Buffer): boolean {
-    if (this.state !== OPEN) return true;
-    const plan = this.plan;
-    const size = plan.payloads.message.length;
-    const offset = this.offset;
-    // More bytes than are in flight can never be a correct echo, whatever they are.
-    if (n > this.inFlight * size - offset || plan.payloads.expected.compare(buffer, 0, n, offset, offset + n) !== 0) {
-      this.mismatch(buffer, n);
-      return false;
-    }
-    this.received += n;
-    const tally = plan.tally;
-    tally.bytes += n;
-    const target = this.target.tally;
-    let total = offset + n;
-    if (total >= size) {
-      // One clock read per read, not per message: echoes completed by the same read arrived together.
-      const now = performance.now();
-      const stamps = this.stamps;
-      const latency = target.latency;
-      let head = this.head;
-      let completed = 0;
-      do {
-        if (this.early === 0) {
-          latency.recordValue(toMicros(now - stamps[head]!));
-        } else {
-          // Set-up, not steady state: the first of them is the first echo, the rest are in
-          // no histogram (they waited for the same accept).
-          this.early--;
-          if (this.awaitingFirstEcho) {
-            this.awaitingFirstEcho = false;
-            tally.firstEcho.recordValue(toMicros(now - stamps[head]!));
-          }
-        }
-        head = head + 1 === stamps.length ? 0 : head + 1;
-        total -= size;
-        completed++;
-      } while (total >= size);
-      this.head = head;
-      this.inFlight -= completed;
-      tally.messages += completed;
-      target.messages += completed;
-      tally.lastEcho = now;
-      if (plan.intervalMs > 0) this.pump(now);
-      else this.send(Math.min(completed, this.toSend), now);
-      this.checkFinished();
-    }
-    this.offset = total;
-    tally.publish();
-    return true;
-  }
-
-  /**
-   * Writes `count` messages in one write. Message i is stamped `at + i * step`: its send time,
-   * or under `--rate` its intended send time.
-   */
-  private send(count: number, at: number, step = 0): void {
-    if (count <= 0) return;
-    const stamps = this.stamps;
-    let slot = this.head + this.inFlight;
-    for (let i = 0; i < count; i++, slot++) stamps[slot >= stamps.length ? slot - stamps.length : slot] = at + i * step;
-    this.inFlight += count;
-    if (this.awaitingFirstEcho) this.early += count;
-    this.toSend -= count;
-    const tally = this.plan.tally;
-    tally.sent += count;
-    if (tally.firstSend === 0) tally.firstSend = at;
-    const payloads = this.plan.payloads;
-    // In flight is bounded by `pipeline` messages, so ignoring write()'s backpressure signal
-    // cannot grow the socket's buffer beyond that.
-    this.socket!.write(count === 1 ? payloads.message : payloads.burst.subarray(0, count * payloads.message.length));
-  }
-
-  /**
-   * `--rate`: sends every message whose intended time has come (as far as the pipeline
-   * allows), stamped with that intended time so a late send shows as latency (wrk2's
-   * correction for coordinated omission), then sleeps until the next one is due.
-   */
-  private pump(now: number): void {
-    const interval = this.plan.intervalMs;
-    const room = Math.min(this.plan.pipeline - this.inFlight, this.toSend);
-    let due = 0;
-    while (due < room && this.nextDue + due * interval <= now) due++;
-    if (due > 0) {
-      this.send(due, this.nextDue, interval);
-      this.nextDue += due * interval;
-    }
-    if (this.timer === undefined && this.toSend > 0 && this.inFlight < this.plan.pipeline) {
-      this.timer = setTimeout(this.onDue, Math.max(0, this.nextDue - now));
-    }
+    this.startTraffic(now);
   }
 
   /**
    * Once this life has sent its share and every echo is back: a life with an end (a lifetime,
    * a ramp down) closes politely; otherwise the client is done and stays open, held.
    */
-  private checkFinished(): void {
+  protected checkFinished(): void {
     if (this.toSend !== 0 || this.inFlight !== 0 || this.done || this.state !== OPEN) return;
     if (this.ending || this.plan.lifetimeMessages !== Infinity || this.plan.lifetimeMs > 0) {
       this.retire();
@@ -451,22 +299,6 @@ export class LoadConnection {
     if (this.quota === 0) this.done = true;
     this.plan.retired(this);
     if (this.done) this.plan.finished(this);
-  }
-
-  /** A `data` chunk (TLS after a PROXY header): checked as reads of at most READ_BUFFER_SIZE bytes. */
-  onData(chunk: Buffer): void {
-    for (let at = 0; at < chunk.length && this.state === OPEN; at += READ_BUFFER_SIZE) {
-      const piece = at === 0 && chunk.length <= READ_BUFFER_SIZE ? chunk : chunk.subarray(at, at + READ_BUFFER_SIZE);
-      this.onRead(piece.length, piece);
-    }
-  }
-
-  private mismatch(buffer: Buffer, n: number): void {
-    const size = this.plan.payloads.message.length;
-    const outstanding = this.inFlight * size - this.offset;
-    const read = buffer.subarray(0, n);
-    const expected = this.plan.payloads.expected.subarray(this.offset);
-    this.fail('mismatch', describeMismatch(read, expected, outstanding, this.received, this.index));
   }
 
   /**

@@ -19,6 +19,14 @@ export interface SocketOwner {
  */
 export const owners = new WeakMap<net.Socket, SocketOwner>();
 
+/** Every socket of a connection gets its listeners, `error` first. */
+export function watch(socket: net.Socket, owner: SocketOwner): void {
+  owners.set(socket, owner);
+  socket.on('error', onSocketError);
+  socket.on('end', onSocketEnd);
+  socket.on('close', onSocketClose);
+}
+
 // The listeners, one function each for every socket: each hands its event to the owner.
 
 /** A socket error: the connection fails with it. */

@@ -27,6 +27,7 @@ const RESULT_KEYS = [
   'duration', 'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'handshakeFailures', 'resets', 'timeouts', 'mismatches',
   'interrupted', 'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
   // echo-load's own, after autocannon's (test/load/merge/merge.test.ts and targets.test.ts use them).
+  'expectHeld', 'closed', 'disrupted', 'reconnects', 'unechoedBytes', 'idle', 'arrivalRate', 'reconnecting',
   'targets', 'series', 'thresholds', 'histograms',
 ];
 

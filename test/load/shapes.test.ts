@@ -77,7 +77,11 @@ describe('echo-load shapes of load', () => {
     expect(result.errors).toBe(0);
     expect(result.connections).toBeGreaterThanOrEqual(78);
     expect(result.connections).toBeLessThanOrEqual(84);
-    expect(await metric('echo_connections_accepted_total{listener="plain"}')).toBe(result.connections);
+    // Every arrival reached the server, but for one whose connect was still under way when the
+    // run stopped (it is dropped, and the server may not have accepted it yet).
+    const accepted = await metric('echo_connections_accepted_total{listener="plain"}');
+    expect(accepted).toBeLessThanOrEqual(result.connections);
+    expect(accepted).toBeGreaterThanOrEqual(result.connections - 2);
     // Each arrival lives 10 echoes at 50/s (200 ms): about 8 at once, not 80.
     expect(result.held).toBeLessThan(20);
     expect(result.closed + result.held).toBe(result.connections);
