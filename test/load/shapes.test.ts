@@ -61,7 +61,10 @@ describe('echo-load shapes of load', () => {
     expect(code).toBe(0);
     expect(result.errors).toBe(0);
     const accepted = await metric('echo_connections_accepted_total{listener="plain"}');
-    expect(accepted).toBe(result.connected);
+    // Each client's successor may be mid-connect at the stop: the server has accepted it, the
+    // client never saw it established (a CI run on Node 22 saw 42 accepts for 41).
+    expect(accepted).toBeGreaterThanOrEqual(result.connected);
+    expect(accepted).toBeLessThanOrEqual(result.connected + 8);
     // Each life is 400 ms plus a connect: at most 2000 / 400 + 1 per client; at least 3 on a busy machine.
     expect(accepted).toBeGreaterThanOrEqual(8 * 3);
     expect(accepted).toBeLessThanOrEqual(8 * 6);
