@@ -158,13 +158,11 @@ export class LoadConnection extends EchoTraffic {
     this.quota += this.toSend;
     this.toSend = 0;
     if (this.state === OPEN) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
+      this.clearTimer();
       this.checkFinished();
     } else {
       // Not up yet: there is nothing in flight to wait for.
-      this.clearTimer();
-      this.state = CLOSED;
+      this.leave();
       this.socket?.destroy();
       this.plan.retired(this);
     }
@@ -287,11 +285,8 @@ export class LoadConnection extends EchoTraffic {
 
   /** Ends this life politely: FIN after the last echo; the fleet decides whether another follows. */
   private retire(): void {
-    this.state = CLOSED;
-    this.clearTimer();
-    clearTimeout(this.lifeTimer);
+    this.leave();
     const tally = this.plan.tally;
-    tally.open--;
     tally.closed++;
     tally.publish();
     this.socket?.end();
@@ -313,14 +308,8 @@ export class LoadConnection extends EchoTraffic {
       this.disrupt(wasOpen);
       return;
     }
-    this.state = CLOSED;
-    this.clearTimer();
-    clearTimeout(this.lifeTimer);
+    this.leave();
     const tally = this.plan.tally;
-    if (wasOpen) {
-      if (this.silent) tally.idleOpen--;
-      else tally.open--;
-    }
     tally.fail(kind, note);
     this.target.tally.errors++;
     tally.publish();
@@ -364,17 +353,10 @@ export class LoadConnection extends EchoTraffic {
    * that `--messages` stays exact), and the fleet opens the connection again after a backoff.
    */
   private disrupt(wasOpen: boolean): void {
-    this.state = CLOSED;
-    this.clearTimer();
-    clearTimeout(this.lifeTimer);
+    this.leave();
     const tally = this.plan.tally;
     if (wasOpen) {
-      if (this.silent) {
-        tally.idleOpen--;
-      } else {
-        tally.open--;
-        tally.unechoedBytes += this.inFlight * this.plan.payloads.message.length - this.offset;
-      }
+      if (!this.silent) tally.unechoedBytes += this.inFlight * this.plan.payloads.message.length - this.offset;
       tally.disrupted++;
       this.disruptedAt = performance.now();
     }
@@ -383,6 +365,18 @@ export class LoadConnection extends EchoTraffic {
     tally.publish();
     this.socket?.destroy();
     this.plan.disrupted(this);
+  }
+
+  /** Closed from here on (later events are ignored), its timers off, and no longer counted as open. */
+  private leave(): void {
+    const tally = this.plan.tally;
+    if (this.state === OPEN) {
+      if (this.silent) tally.idleOpen--;
+      else tally.open--;
+    }
+    this.state = CLOSED;
+    this.clearTimer();
+    clearTimeout(this.lifeTimer);
   }
 
   private clearTimer(): void {
