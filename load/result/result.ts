@@ -11,6 +11,7 @@ import {
   type FailureNotes,
 } from './failure-kind.js';
 import type { ThresholdResult } from '../verdict/threshold.js';
+import type { IntervalResult } from './intervals.js';
 import { TIMINGS, type TallyCounts, type TargetCounts, type Timing } from '../worker/tally.js';
 
 /** What one worker reports at the end (the `result` message without its tag). */
@@ -126,6 +127,9 @@ export interface LoadResult extends FailureCountFields, Record<Exclude<Timing, '
    */
   targets?: TargetResult[];
   series?: Series;
+  /** The length of the intervals (ms), and the run in them, in time order (see intervals.ts). */
+  intervalMs?: number;
+  intervals?: IntervalResult[];
   thresholds?: ThresholdResult[];
   histograms?: EncodedHistograms;
 }
@@ -141,6 +145,8 @@ export interface ResultInput {
   /** The address each target's host resolved to and the run connected to, in `options.targets` order. */
   addresses: readonly string[];
   workers: readonly WorkerResult[];
+  /** The run's intervals, summed over the workers, in time order. */
+  intervals: IntervalResult[];
   samples: readonly Sample[];
   durationMs: number;
   start: Date;
@@ -205,6 +211,8 @@ export function buildResult(input: ResultInput): LoadResult {
     failures,
     targets,
     series: { messages: input.samples.map((s) => s.messages), bytes: input.samples.map((s) => s.bytes) },
+    intervalMs: options.intervalLengthMs,
+    intervals: input.intervals,
     thresholds: [],
     histograms: { latency: histograms.latency, connect: histograms.connect, ...(tls && { handshake: histograms.handshake }), firstEcho: histograms.firstEcho },
   };

@@ -6,6 +6,7 @@ import { buildPayloads, READ_BUFFER_SIZE } from './payload.js';
 import { encodeProxyHeader, proxyClient } from './proxy-header.js';
 import { createTlsPlan } from '../options/tls-options.js';
 import { SHARED_SLOTS, Tally } from './tally.js';
+import { IntervalRecorder } from './interval-recorder.js';
 
 /** Connections opened per event-loop turn when there is no `--connect-rate`. */
 const OPEN_BATCH = 256;
@@ -32,6 +33,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
   readonly tally: Tally;
   readonly targets: LoadTarget[];
   readonly connections: LoadConnection[] = [];
+  private readonly intervals: IntervalRecorder;
 
   private unsettled = 0;
   private unfinished = 0;
@@ -58,6 +60,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
     }
     this.tally = new Tally(new Float64Array(config.counters), config.worker * SHARED_SLOTS, config.targets.length);
     this.targets = config.targets.map((target, i) => ({ ...target, tally: this.tally.targets[i]! }));
+    this.intervals = new IntervalRecorder(this.tally, config.intervalLengthMs, (interval) => emit({ type: 'interval', interval }));
     const { clients, messages } = config;
     for (let index = config.worker; index < clients; index += config.workers) {
       // `--messages` is a total: connection i sends its even share, the first ones one more.
@@ -86,6 +89,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
       }, every);
     }
     if (this.config.measureFromStart) this.tally.startMeasuring();
+    this.intervals.start(startsAt);
   }
 
   /** The measured window starts now. */
@@ -116,6 +120,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
     for (const connection of this.connections) connection.stop();
     // Stopped before the measured window began (SIGINT during warm-up): nothing was measured.
     if (!this.tally.measuring) this.tally.startMeasuring();
+    this.intervals.stop();
     this.emit({
       type: 'result',
       counts: this.tally.counts(held),
