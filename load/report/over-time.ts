@@ -42,7 +42,7 @@ export function formatOverTime(result: LoadResult): string[] {
   const each = perRow === 1 ? `${seconds(length)} s intervals` : `${seconds(length)} s intervals, ${perRow} to a row`;
   return [
     `Over time (${each}; window: before, partial or inside the measured window; open at each row's end):`,
-    renderTable([['Time', 'Window', 'Open', 'Msg/s', 'p99', 'Errors', 'Msg/s'], ...table]),
+    renderTable([['Time', 'Window', 'Open', 'Msg/s', 'p99', 'Errors', ''], ...table]),
     '',
   ];
 }
