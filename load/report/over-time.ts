@@ -35,7 +35,7 @@ export function formatOverTime(result: LoadResult): string[] {
     row.window,
     formatCount(row.open),
     formatCount(Math.round(rates[i]!)),
-    row.latency.totalCount === 0 ? '-' : formatMs(row.latency.p99 ?? 0),
+    row.latency.totalCount === 0 ? '-' : formatMs(row.latency.p99),
     formatCount(row.errors),
     bar(rates[i]!, top),
   ]);

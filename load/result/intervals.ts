@@ -50,8 +50,14 @@ export interface IntervalResult extends IntervalCounts {
   /** Failed connections of every kind. */
   errors: number;
   /** Echo latency in ms: `p50`, `p90`, `p99`, `p99_9`, `max`, and `totalCount`. */
-  latency: Record<string, number>;
+  latency: IntervalLatency;
 }
+
+/** The latency keys an interval carries: the over-time view's and a plot's, not all of the totals'. */
+const LATENCY_KEYS = ['p50', 'p90', 'p99', 'p99_9', 'max'] as const;
+
+/** An interval's echo latency, summarized (ms), and how many echoes it holds. */
+export type IntervalLatency = Record<(typeof LATENCY_KEYS)[number] | 'totalCount', number>;
 
 /** An interval's counts (beside `failures`): each adds up when intervals are merged, `open` too. */
 export const INTERVAL_COUNT_NAMES = ['open', 'connects', 'closes', 'messages', 'bytes', 'firstEchoes'] as const;
@@ -60,9 +66,6 @@ type IntervalCountName = (typeof INTERVAL_COUNT_NAMES)[number];
 function noCounts(): Record<IntervalCountName, number> {
   return { open: 0, connects: 0, closes: 0, messages: 0, bytes: 0, firstEchoes: 0 };
 }
-
-/** The latency keys an interval carries: the over-time view's and a plot's, not all of the totals'. */
-const LATENCY_KEYS = ['p50', 'p90', 'p99', 'p99_9', 'max'] as const;
 
 /**
  * Intervals of the same `start`, from worker threads or processes that ran side by side, as
@@ -122,9 +125,8 @@ export function joinIntervals(run: readonly IntervalResult[]): IntervalResult {
 
 function intervalResult(counts: Omit<IntervalCounts, 'histograms'>, latency: Histogram): IntervalResult {
   const summary = summarizeHistogram(latency, 1000);
-  const described: Record<string, number> = {};
+  const described = { totalCount: latency.totalCount } as IntervalLatency;
   for (const key of LATENCY_KEYS) described[key] = summary[key]!;
-  described.totalCount = latency.totalCount;
   const errors = totalFailures(counts.failures);
   return { ...counts, duration: Math.round(counts.duration * 1000) / 1000, errors, latency: described, histograms: { latency: encodeHistogram(latency) } };
 }
