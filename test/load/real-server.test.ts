@@ -27,7 +27,7 @@ const RESULT_KEYS = [
   'duration', 'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'handshakeFailures', 'resets', 'timeouts', 'mismatches',
   'interrupted', 'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
   // echo-load's own, after autocannon's (test/load/merge/merge.test.ts and targets.test.ts use them).
-  'targets', 'series', 'thresholds', 'histograms',
+  'targets', 'series', 'intervalMs', 'intervals', 'thresholds', 'histograms',
 ];
 
 /** Every percentile is at least the one before it, and none exceeds the maximum. */
