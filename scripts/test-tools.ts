@@ -30,6 +30,7 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   openssl: 'openssl',
   haproxy: 'haproxy',
   sslscan: 'sslscan', // what the TLS listener accepts by default, as a scanner sees it
+  jq: 'jq', // docs/load.md pipes --timeseries - into it
 };
 
 function installed(command: string, path = process.env.PATH): boolean {

@@ -36,7 +36,7 @@ export async function mergeCommand(inputs: readonly string[], json: boolean, thr
   const merged = mergeResults(results);
   for (const warning of merged.warnings) process.stderr.write(`echo-load merge: ${warning}\n`);
   const code = judge(merged.result, thresholds);
-  process.stdout.write(formatResult(merged.result, json));
+  process.stdout.write(formatResult(merged.result, json, process.stdout.isTTY));
   return code;
 }
 

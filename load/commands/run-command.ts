@@ -4,6 +4,7 @@ import type { Logger } from '../../src/log.js';
 import type { LoadOptions } from '../options/options.js';
 import { formatResult } from '../report/report.js';
 import type { LoadResult } from '../result/result.js';
+import { TimeseriesOutput } from './timeseries-output.js';
 import { ProgressLine } from '../run/progress.js';
 import { LoadError } from '../run/load-error.js';
 import { runLoad } from '../run/runner.js';
@@ -20,15 +21,24 @@ import { fail, judge } from './exit-policy.js';
  */
 export async function runCommand(options: LoadOptions, log: Logger, signal: AbortSignal): Promise<number> {
   const progress = options.progress && process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
+  let timeseries: TimeseriesOutput | undefined;
+  try {
+    timeseries = options.timeseries === undefined ? undefined : TimeseriesOutput.open(options.timeseries);
+  } catch (error) {
+    return fail(`cannot write --timeseries ${options.timeseries}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT_FAILED);
+  }
   let result: LoadResult;
   try {
     // The progress line is erased before anything else is printed, the report or an error line.
-    const run = runLoad(options, { log, signal, onTick: progress && ((tick) => progress.show(tick)) });
+    const run = runLoad(options, { log, signal, onTick: progress && ((tick) => progress.show(tick)), onInterval: timeseries && ((interval) => timeseries.write(interval)) });
     result = await run.finally(() => progress?.clear());
   } catch (error) {
     if (error instanceof LoadError) return fail(error.message, EXIT_FAILED);
     throw error;
+  } finally {
+    timeseries?.close();
   }
+  if (timeseries?.error !== undefined) return fail(`cannot write --timeseries ${options.timeseries}: ${timeseries.error}`, EXIT_FAILED);
   // Nothing connected: one line, no thresholds judged.
   const unreachable = result.connected === 0 && result.errors > 0 && !result.interrupted;
   const code = unreachable ? EXIT_FAILED : judge(result, options.thresholds);
@@ -41,7 +51,7 @@ export async function runCommand(options: LoadOptions, log: Logger, signal: Abor
     }
   }
   if (unreachable) return fail(connectFailure(options, result), EXIT_FAILED);
-  process.stdout.write(formatResult(result, options.json));
+  process.stdout.write(formatResult(result, options.json, options.overTime || process.stdout.isTTY));
   return result.interrupted ? EXIT_INTERRUPTED : code;
 }
 

@@ -1,5 +1,6 @@
 import { decodeHistogram } from '../worker/histogram.js';
 import type { LoadResult } from '../result/result.js';
+import { INTERVAL_COUNT_NAMES } from '../result/intervals.js';
 
 /** An input `echo-load merge` cannot use: the CLI prints the message (one line) and exits 2. */
 export class MergeInputError extends Error {
@@ -80,6 +81,7 @@ function checkResult(value: Record<string, unknown>, where: string): LoadResult 
   if (!isObject(throughput) || typeof throughput.total !== 'number') throw fail("'throughput.total' is missing");
   if (!isObject(value.series) || !isNumbers(value.series.messages) || !isNumbers(value.series.bytes)) throw fail("'series' is missing");
   if (!Array.isArray(value.targets)) throw fail("'targets' is missing");
+  if (value.intervals !== undefined) checkIntervals(value, fail);
   value.targets.forEach((target: unknown, i) => {
     if (!isObject(target) || typeof target.target !== 'string' || !isObject(target.histograms)) throw fail(`targets[${i}] is not a target`);
     for (const key of ['connections', 'connected', 'held', 'messages', 'errors']) {
@@ -93,6 +95,21 @@ function checkResult(value: Record<string, unknown>, where: string): LoadResult 
 
 /** What a result from before the load shapes (stages, lifetimes, idle, reconnects) means by their absence. */
 const SHAPELESS = { closed: 0, disrupted: 0, reconnects: 0, unechoedBytes: 0, idle: { connections: 0, held: 0 }, arrivalRate: 0, reconnecting: false };
+
+const INTERVAL_COUNTS = ['start', 'duration', ...INTERVAL_COUNT_NAMES] as const;
+
+/** `intervals`, when a result has them: an interval length and, each, the counts and histogram a merge adds. */
+function checkIntervals(value: Record<string, unknown>, fail: (why: string) => Error): void {
+  if (!Array.isArray(value.intervals)) throw fail("'intervals' is not a list");
+  if (typeof value.intervalMs !== 'number' || value.intervalMs <= 0) throw fail("'intervalMs' is missing beside 'intervals'");
+  value.intervals.forEach((interval: unknown, i) => {
+    if (!isObject(interval) || !isObject(interval.failures) || !isObject(interval.histograms)) throw fail(`intervals[${i}] is not an interval`);
+    for (const key of INTERVAL_COUNTS) {
+      if (typeof interval[key] !== 'number') throw fail(`intervals[${i}].${key} is missing or not a number`);
+    }
+    checkHistogram(interval.histograms.latency, `intervals[${i}].histograms.latency`, fail);
+  });
+}
 
 function checkHistogram(value: unknown, name: string, fail: (why: string) => Error): void {
   if (typeof value !== 'string') throw fail(`${name} is missing`);

@@ -1,7 +1,8 @@
 import { createLatencyHistogram, decodeHistogram, encodeHistogram, type Histogram } from '../worker/histogram.js';
 import { FAILURE_KIND_NAMES, FAILURE_KINDS, type FailureCountFields, type FailureKind, type FailureNotes } from '../result/failure-kind.js';
-import { describeRates, describeTiming, targetResult, type EncodedHistograms, type LoadResult, type TargetCountName, type TargetResult } from '../result/result.js';
+import { describeRates, describeTiming, targetResult, type EncodedHistograms, type LoadResult, type ShapeFields, type TargetCountName, type TargetResult } from '../result/result.js';
 import { TIMINGS, type Timing } from '../worker/tally.js';
+import { mergeIntervals, type IntervalResult } from '../result/intervals.js';
 
 /** A merge, and what did not agree between its inputs (said on stderr, not fatal). */
 export interface Merged {
@@ -20,7 +21,8 @@ const SETTINGS = ['size', 'pipelining', 'rate', 'tls', 'proxyProtocol', 'arrival
  * every percentile is exact), targets are matched by name. Time: `duration` is the longest
  * measured window, `requests.average` the total over it, and per-second sample i is the sum of
  * every input's sample i (the inputs measured side by side); `start` is the earliest, `finish`
- * the latest. Inputs must carry `histograms`, `targets` and `series` (see merge-input.ts).
+ * the latest; intervals of the same `start` are one interval (see `mergeIntervals`). Inputs
+ * must carry `histograms`, `targets` and `series` (see merge-input.ts).
  *
  * @example
  *   const { result } = mergeResults([a, b, c]); // result.requests.total === a + b + c totals
@@ -63,6 +65,7 @@ export function mergeResults(inputs: readonly LoadResult[]): Merged {
   const messages = sum((result) => result.requests.total ?? 0);
   const bytes = sum((result) => result.throughput.total ?? 0);
   const timing = (name: Timing) => describeTiming(histograms[name]);
+  const intervals = mergeRunIntervals(inputs, warnings);
   return {
     warnings,
     result: {
@@ -98,6 +101,7 @@ export function mergeResults(inputs: readonly LoadResult[]): Merged {
       merged: sum((result) => result.merged ?? 1),
       targets: mergeTargets(inputs.flatMap((result) => result.targets ?? [])),
       series,
+      ...intervals,
       thresholds: [],
       histograms: encoded,
     },
@@ -122,10 +126,25 @@ function mergeShapes(inputs: readonly LoadResult[], sum: (get: (result: LoadResu
   };
 }
 
-type ShapeFields = Pick<
-  LoadResult,
-  'expectHeld' | 'closed' | 'disrupted' | 'reconnects' | 'unechoedBytes' | 'idle' | 'stages' | 'arrivalRate' | 'arrivals' | 'connectionLifetime' | 'reconnecting'
->;
+/**
+ * The inputs' intervals merged by start, when every input has them at one length. Else none,
+ * with a warning: intervals of different lengths (or a result without them, from an older
+ * echo-load) cannot be added up by time, while the totals still merge exactly.
+ */
+function mergeRunIntervals(inputs: readonly LoadResult[], warnings: string[]): { intervalMs?: number; intervals?: IntervalResult[] } {
+  const without = inputs.filter((result) => result.intervals === undefined || result.intervalMs === undefined).length;
+  if (without === inputs.length) return {};
+  if (without > 0) {
+    warnings.push(`${without} of ${inputs.length} inputs have no intervals (from an older echo-load?): the merge has none`);
+    return {};
+  }
+  const lengths = [...new Set(inputs.map((result) => result.intervalMs))];
+  if (lengths.length > 1) {
+    warnings.push(`inputs differ in interval length (${lengths.join(', ')} ms): their intervals cannot be merged by time, the merge has none`);
+    return {};
+  }
+  return { intervalMs: lengths[0]!, intervals: mergeIntervals(inputs.flatMap((result) => result.intervals!)) };
+}
 
 /** Targets of the same name are one target: counts summed, latency histograms added. */
 function mergeTargets(parts: readonly TargetResult[]): TargetResult[] {

@@ -69,6 +69,11 @@ export function buildProgram(choose: (chosen: Chosen) => void): Command {
     .addOption(option('--connect-timeout <time>', `give up connecting after this; 0 = never (default: ${DEFAULTS.connectTimeout})`, 'CONNECT_TIMEOUT'))
     .addOption(option('--timeout <time>', `an echo not back within this is a timeout; 0 = never (default: ${DEFAULTS.timeout})`, 'TIMEOUT'))
     .addOption(option('--warmup <time>', 'traffic before measuring, excluded from the traffic figures and the echo latency (default: 0)', 'WARMUP'))
+    .addOption(option('--interval <time>', `also record the run in intervals of this length, aligned on the wall clock (default: ${DEFAULTS.interval})`, 'INTERVAL'))
+    .addOption(
+      option('--timeseries <file>', 'write each interval as a JSON line as soon as it ends; - = stdout, which then carries JSON lines only (the result last, as --json)', 'TIMESERIES'),
+    )
+    .addOption(option('--over-time', 'show the over-time view (per interval) in the report even when stdout is not a terminal', 'OVER_TIME'))
     .addOption(option('--tls', 'connect over TLS (the TLS handshake is timed apart)', 'TLS'))
     .addOption(option('--tls-ca <file>', "CA certificate(s), PEM, to verify the server's certificate with (default: Node's built-in CAs)", 'TLS_CA'))
     .addOption(option('--insecure', "with --tls: do not verify the server's certificate", 'INSECURE'))

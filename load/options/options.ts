@@ -41,6 +41,12 @@ export interface LoadOptions {
   timeoutMs: number;
   /** Traffic before the measured window, excluded from every figure but connection set-up (`connect`, `firstEcho`). */
   warmupMs: number;
+  /** Length of the intervals the run is also recorded in (`--interval`), a whole number of ms. */
+  intervalLengthMs: number;
+  /** Where each interval goes as a JSON line as soon as it ends: a file, `-` (stdout), or undefined (nowhere). */
+  timeseries: string | undefined;
+  /** The over-time view in the report even when stdout is not a terminal. */
+  overTime: boolean;
   /** TLS client settings; undefined = plain TCP. */
   tls: LoadTlsOptions | undefined;
   /** The PROXY protocol version of the header each connection sends first; 0 = none. */
@@ -71,6 +77,9 @@ export interface RawOptions extends RawTlsOptions, RawShapeOptions {
   connectTimeout?: string;
   timeout?: string;
   warmup?: string;
+  interval?: string;
+  timeseries?: string;
+  overTime?: boolean;
   proxyProtocol?: string;
   json?: boolean;
   jsonFile?: string;
@@ -88,6 +97,7 @@ export const DEFAULTS = {
   pipeline: '1',
   connectTimeout: '10s',
   timeout: '10s',
+  interval: '1s',
   logLevel: 'warn',
 } as const;
 
@@ -96,6 +106,13 @@ export const DEFAULTS = {
  * builds a buffer of that size, so the product is capped before anything is allocated.
  */
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The shortest `--interval`: each interval costs every worker a histogram encoding and the
+ * main thread a merge (and a line of JSON), and timers run a few ms late on a busy machine,
+ * which is noise in an interval much shorter than this.
+ */
+export const MIN_INTERVAL_MS = 100;
 
 /** `--proxy-protocol` values. */
 const PROXY_VERSIONS = new Map<string, 0 | 1 | 2>([
@@ -155,6 +172,8 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new OptionError(`invalid log-level '${logLevel}': use one of ${LOG_LEVELS.join(', ')}`);
   }
+  const intervalLengthMs = parseDuration(raw.interval ?? DEFAULTS.interval, 'interval');
+  if (intervalLengthMs < MIN_INTERVAL_MS) throw new OptionError(`invalid interval '${raw.interval}': must be at least ${MIN_INTERVAL_MS}ms`);
   const tls = parseTlsOptions(raw, host);
   // Several targets and no --servername: each target names itself (the worker falls back to
   // its own host when it is a name), not all of them the first one.
@@ -176,9 +195,13 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     connectTimeoutMs: parseDuration(raw.connectTimeout ?? DEFAULTS.connectTimeout, 'connect-timeout'),
     timeoutMs: parseDuration(raw.timeout ?? DEFAULTS.timeout, 'timeout'),
     warmupMs,
+    intervalLengthMs,
+    timeseries: raw.timeseries === undefined || raw.timeseries === '' ? undefined : raw.timeseries,
+    overTime: raw.overTime === true,
     tls,
     proxyProtocol,
-    json: raw.json === true,
+    // `--timeseries -` makes stdout JSON lines: the intervals, then the result as --json prints it.
+    json: raw.json === true || raw.timeseries === '-',
     jsonFile: raw.jsonFile === undefined || raw.jsonFile === '' ? undefined : raw.jsonFile,
     progress: raw.progress !== false,
     logLevel: logLevel as LogLevel,

@@ -4,6 +4,7 @@ import type { Distribution, LoadResult } from '../result/result.js';
 import { renderTable } from './table.js';
 import { formatTargets } from './target-report.js';
 import { describeShape, formatShapeOutcome } from './shape-report.js';
+import { formatOverTime } from './over-time.js';
 import { formatThresholds } from '../verdict/threshold-check.js';
 import { failureCountsOf, FAILURE_KIND_NAMES, FAILURE_KINDS, type FailureKind } from '../result/failure-kind.js';
 import type { Timing } from '../worker/tally.js';
@@ -18,24 +19,26 @@ const TIMING_ROWS: ReadonlyArray<readonly [Timing, string]> = [
 ];
 
 /**
- * What echo-load prints for a result, a run's or a merge's: the human report, or with `--json`
- * the result itself, one line of JSON (as `--json-file` writes it too).
+ * What echo-load prints for a result, a run's or a merge's: the human report (with the
+ * over-time view if `overTime`), or with `--json` the result itself, one line of JSON (as
+ * `--json-file` writes it too).
  *
  * @example
- *   process.stdout.write(formatResult(result, options.json));
+ *   process.stdout.write(formatResult(result, options.json, process.stdout.isTTY));
  */
-export function formatResult(result: LoadResult, json: boolean): string {
-  return json ? `${JSON.stringify(result)}\n` : formatReport(result);
+export function formatResult(result: LoadResult, json: boolean, overTime = false): string {
+  return json ? `${JSON.stringify(result)}\n` : formatReport(result, overTime);
 }
 
 /**
  * The human report: a pure function from a result to text (stdout). Every figure in it is
- * also in the `--json` result, under the key named in the comments.
+ * also in the `--json` result, under the key named in the comments. `overTime` adds the
+ * over-time view (over-time.ts), made from `intervals`.
  *
  * @example
  *   process.stdout.write(formatReport(result));
  */
-export function formatReport(result: LoadResult): string {
+export function formatReport(result: LoadResult, overTime = false): string {
   const lines: string[] = [];
   const rate = result.rate > 0 ? `, ${formatCount(result.rate)} msg/s per connection` : '';
   const address = result.address === result.host ? '' : ` (${result.address})`;
@@ -90,6 +93,7 @@ export function formatReport(result: LoadResult): string {
     `Msg/Bytes counts sampled once per second; # of samples: ${result.samples}. Latency from ` +
       (result.rate > 0 ? 'the intended send time (corrected for coordinated omission).' : 'the send time.'),
     '',
+    ...(overTime ? formatOverTime(result) : []),
     ...formatTargets(result),
     `${formatCount(result.requests.total ?? 0)} messages echoed in ${formatSeconds(result.duration)}, ` +
       `${formatBytes(result.throughput.total ?? 0)} read: ${checked(result)}`,

@@ -12,6 +12,7 @@ import {
 } from './failure-kind.js';
 import type { ThresholdResult } from '../verdict/threshold.js';
 import type { ArrivalProcess, Lifetime, Stage } from '../options/shape.js';
+import type { IntervalResult } from './intervals.js';
 import { TIMINGS, type TallyCounts, type TargetCounts, type Timing } from '../worker/tally.js';
 
 /** What one worker reports at the end (the `result` message without its tag). */
@@ -152,6 +153,9 @@ export interface LoadResult extends FailureCountFields, Record<Exclude<Timing, O
    */
   targets?: TargetResult[];
   series?: Series;
+  /** The length of the intervals (ms), and the run in them, in time order (see intervals.ts). */
+  intervalMs?: number;
+  intervals?: IntervalResult[];
   thresholds?: ThresholdResult[];
   histograms?: EncodedHistograms;
 }
@@ -167,6 +171,8 @@ export interface ResultInput {
   /** The address each target's host resolved to and the run connected to, in `options.targets` order. */
   addresses: readonly string[];
   workers: readonly WorkerResult[];
+  /** The run's intervals, summed over the workers, in time order. */
+  intervals: IntervalResult[];
   samples: readonly Sample[];
   durationMs: number;
   start: Date;
@@ -233,19 +239,11 @@ export function buildResult(input: ResultInput): LoadResult {
     throughput: { ...describeRates(input.samples.map((s) => s.bytes), bytes, seconds), total: bytes },
     failures,
     // echo-load's own, after autocannon's keys: the shape of the load and what it did.
-    expectHeld: expectHeld(options),
-    closed: sum('closed'),
-    disrupted: sum('disrupted'),
-    reconnects: sum('reconnects'),
-    unechoedBytes: sum('unechoedBytes'),
-    idle: { connections: shape.idle, held: sum('idle') },
-    ...(shape.stages !== undefined && { stages: shape.stages }),
-    arrivalRate: shape.arrivalRate,
-    ...(arrivals && { arrivals: shape.arrivals }),
-    ...(shape.lifetime !== undefined && { connectionLifetime: shape.lifetime }),
-    reconnecting: shape.reconnect,
+    ...shapeFields(options, sum),
     targets,
     series: { messages: input.samples.map((s) => s.messages), bytes: input.samples.map((s) => s.bytes) },
+    intervalMs: options.intervalLengthMs,
+    intervals: input.intervals,
     thresholds: [],
     histograms: {
       latency: histograms.latency,
@@ -256,6 +254,30 @@ export function buildResult(input: ResultInput): LoadResult {
     },
   };
 }
+
+/** The result's keys about the shape of the load (`ShapeFields`), from the options and the workers' counts. */
+function shapeFields(options: LoadOptions, sum: (key: Exclude<keyof TallyCounts, 'failed'>) => number): ShapeFields {
+  const { shape } = options;
+  return {
+    expectHeld: expectHeld(options),
+    closed: sum('closed'),
+    disrupted: sum('disrupted'),
+    reconnects: sum('reconnects'),
+    unechoedBytes: sum('unechoedBytes'),
+    idle: { connections: shape.idle, held: sum('idle') },
+    ...(shape.stages !== undefined && { stages: shape.stages }),
+    arrivalRate: shape.arrivalRate,
+    ...(shape.arrivalRate > 0 && { arrivals: shape.arrivals }),
+    ...(shape.lifetime !== undefined && { connectionLifetime: shape.lifetime }),
+    reconnecting: shape.reconnect,
+  };
+}
+
+/** The result's keys about the shape of the load: its settings, and what the connections did. */
+export type ShapeFields = Pick<
+  LoadResult,
+  'expectHeld' | 'closed' | 'disrupted' | 'reconnects' | 'unechoedBytes' | 'idle' | 'stages' | 'arrivalRate' | 'arrivals' | 'connectionLifetime' | 'reconnecting'
+>;
 
 /**
  * The connections a run must still hold at its end, or it failed: every client of a held run,

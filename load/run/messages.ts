@@ -1,5 +1,6 @@
 import type { LoadOptions } from '../options/options.js';
 import type { FailureNotes } from '../result/failure-kind.js';
+import type { IntervalCounts } from '../result/intervals.js';
 import type { TallyCounts, TargetCounts, Timing } from '../worker/tally.js';
 
 /**
@@ -9,7 +10,7 @@ import type { TallyCounts, TargetCounts, Timing } from '../worker/tally.js';
  */
 export type WorkerConfig = Pick<
   LoadOptions,
-  'workers' | 'clients' | 'shape' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages' | 'tls' | 'proxyProtocol'
+  'workers' | 'clients' | 'shape' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages' | 'tls' | 'proxyProtocol' | 'intervalLengthMs'
 > & {
   /** This worker's number, 0-based. */
   worker: number;
@@ -51,5 +52,7 @@ export type WorkerMessage =
   | { type: 'ready' }
   /** No connection of this worker has anything left to do (quota done, or all failed). */
   | { type: 'done' }
+  /** An interval of this worker's run has ended (in time order; the last before `result`). */
+  | { type: 'interval'; interval: IntervalCounts }
   /** The answer to `stop`: final counts, and every histogram encoded (HdrHistogram's compressed base64); `targets` in the run's order. */
   | { type: 'result'; counts: TallyCounts; histograms: Record<Timing, string>; targets: TargetCounts[]; notes: FailureNotes };

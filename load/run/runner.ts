@@ -1,12 +1,14 @@
 import { isIP } from 'node:net';
 import type { Logger } from '../../src/log.js';
 import type { LoadOptions } from '../options/options.js';
+import type { IntervalResult } from '../result/intervals.js';
 import { buildResult, type LoadResult, type WorkerResult } from '../result/result.js';
 import { SHARED_SLOTS } from '../worker/tally.js';
 import type { WorkerConfig } from './messages.js';
 import { resolveTargets } from './resolve.js';
 import { Sampler, type Tick } from './sampler.js';
 import { WorkerThreads } from './worker-threads.js';
+import { IntervalCollector } from './interval-collector.js';
 
 /** How the CLI watches and steers a run. */
 export interface RunHooks {
@@ -15,6 +17,8 @@ export interface RunHooks {
   signal?: AbortSignal;
   /** Live figures once a second, for the progress line. */
   onTick?: (tick: Tick) => void;
+  /** Each interval, summed over the worker threads, as soon as every thread has reported it. */
+  onInterval?: (interval: IntervalResult) => void;
 }
 
 /**
@@ -33,7 +37,8 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
   const { log, signal } = hooks;
   const addresses = await resolveTargets(options.targets);
   const counters = new SharedArrayBuffer(options.workers * SHARED_SLOTS * Float64Array.BYTES_PER_ELEMENT);
-  const threads = new WorkerThreads(workerConfigs(options, addresses, counters));
+  const collector = new IntervalCollector(options.workers, hooks.onInterval);
+  const threads = new WorkerThreads(workerConfigs(options, addresses, counters), (interval) => collector.add(interval));
   const onAbort = () => threads.notify();
   signal?.addEventListener('abort', onAbort);
   const stopping = () => signal?.aborted === true || threads.failure !== undefined;
@@ -56,11 +61,13 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<Lo
     await threads.terminate();
   }
   const reports = threads.reports();
+  collector.finish();
 
   return buildResult({
     options,
     addresses,
     workers: reports,
+    intervals: collector.intervals,
     samples: sampler.samples,
     durationMs: messagesMode ? activeSpan(reports) : measuredMs,
     start: startedAt,
@@ -94,6 +101,7 @@ function workerConfigs(options: LoadOptions, addresses: readonly string[], count
     messages: options.messages,
     tls: options.tls,
     proxyProtocol: options.proxyProtocol,
+    intervalLengthMs: options.intervalLengthMs,
     measureFromStart: options.messages !== undefined,
     counters,
   }));

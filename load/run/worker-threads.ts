@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { IntervalCounts } from '../result/intervals.js';
 import type { WorkerResult } from '../result/result.js';
 import { LoadError } from './load-error.js';
 import type { MainMessage, WorkerConfig, WorkerMessage } from './messages.js';
@@ -14,7 +15,7 @@ const EXIT_DEADLINE_MS = 3000;
  * with `until`, which re-checks its condition whenever a thread says something.
  *
  * @example
- *   const threads = new WorkerThreads(configs);
+ *   const threads = new WorkerThreads(configs, (interval) => collector.add(interval));
  *   await threads.until(() => threads.ready === threads.count);
  *   await threads.stop();
  *   await threads.terminate();
@@ -38,7 +39,11 @@ export class WorkerThreads {
   private readonly waiter = new Waiter();
   private readonly threads: Worker[];
 
-  constructor(configs: readonly WorkerConfig[]) {
+  /** `onInterval` is given each interval a thread reports, as it comes. */
+  constructor(
+    configs: readonly WorkerConfig[],
+    private readonly onInterval: (interval: IntervalCounts) => void,
+  ) {
     this.count = configs.length;
     this.threads = configs.map((config) => this.start(config));
   }
@@ -82,6 +87,11 @@ export class WorkerThreads {
     const worker = config.worker;
     const thread = new Worker(new URL('../worker/worker.js', import.meta.url), { workerData: config });
     thread.on('message', (message: WorkerMessage) => {
+      if (message.type === 'interval') {
+        // Not a change of phase: nothing waits on it.
+        this.onInterval(message.interval);
+        return;
+      }
       if (message.type === 'result') {
         this.results.push(message);
         this.finished.add(worker);

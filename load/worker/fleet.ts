@@ -7,6 +7,7 @@ import { encodeProxyHeader, proxyClient } from './proxy-header.js';
 import { createTlsPlan } from '../options/tls-options.js';
 import { Ramp } from './ramp.js';
 import { SHARED_SLOTS, Tally } from './tally.js';
+import { IntervalRecorder } from './interval-recorder.js';
 
 /** Connections opened per event-loop turn when many are due at once. */
 const OPEN_BATCH = 256;
@@ -54,6 +55,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
   private readonly idleEnd: number;
   /** The run's first arrival index: past every held and idle connection of every worker. */
   private readonly arrivalBase: number;
+  private readonly intervals: IntervalRecorder;
 
   private unsettled = 0;
   private unfinished = 0;
@@ -88,6 +90,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
     }
     this.tally = new Tally(new Float64Array(config.counters), worker * SHARED_SLOTS, config.targets.length);
     this.targets = config.targets.map((target, i) => ({ ...target, tally: this.tally.targets[i]! }));
+    this.intervals = new IntervalRecorder(this.tally, config.intervalLengthMs, (interval) => emit({ type: 'interval', interval }));
     this.ramp = shape.stages === undefined ? undefined : new Ramp(shape.stages);
     // Under --arrival-rate, `clients` is 0: every active connection is an arrival.
     const activeSlots = shape.arrivalRate > 0 ? 0 : clients;
@@ -137,6 +140,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
       }, every);
     }
     if (this.config.measureFromStart) this.tally.startMeasuring();
+    this.intervals.start(startsAt);
   }
 
   /** The measured window starts now. */
@@ -200,6 +204,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
     for (const connection of all) connection.stop();
     // Stopped before the measured window began (SIGINT during warm-up): nothing was measured.
     if (!this.tally.measuring) this.tally.startMeasuring();
+    this.intervals.stop();
     this.emit({
       type: 'result',
       counts: this.tally.counts(held, idle),

@@ -67,26 +67,39 @@ export interface TargetCounts {
 }
 
 /**
- * One target's running counts in a worker. Each connection records its echo latency here,
- * never twice: the worker's overall `latency` is the sum of its targets' histograms, added
- * once at the end.
+ * One target's running counts in a worker. Each echo records its latency once, into `latency`:
+ * what came in since the last fold. A fold (at each interval's end, at the measured window's
+ * start and at the stop) adds it to the worker's interval histogram and, in the measured
+ * window, to `measured`, then empties it. The worker's overall latency is the sum of its
+ * targets' `measured`, added once at the end.
  */
 export class TargetTally {
   connections = 0;
   connected = 0;
   messages = 0;
   errors = 0;
+  /** Echo latency since the last fold: the one histogram the data path records into. */
   readonly latency: Histogram = createLatencyHistogram();
+  /** Echo latency over the measured window, as of the last fold. */
+  readonly measured: Histogram = createLatencyHistogram();
   private base = 0;
 
   startMeasuring(): void {
     this.base = this.messages;
+  }
+
+  /** Moves `latency` into `interval`, and into `measured` if the window has started. */
+  fold(interval: Histogram, measuring: boolean): void {
+    if (this.latency.totalCount === 0) return;
+    interval.add(this.latency);
+    if (measuring) this.measured.add(this.latency);
     this.latency.reset();
   }
 
+  /** Over the measured window, as of the last fold. */
   counts(held: number): TargetCounts {
     const { connections, connected, errors } = this;
-    return { connections, connected, held, messages: this.messages - this.base, errors, latency: encodeHistogram(this.latency) };
+    return { connections, connected, held, messages: this.messages - this.base, errors, latency: encodeHistogram(this.measured) };
   }
 }
 
@@ -100,7 +113,9 @@ export const SLOT_FAILED = 3;
 /**
  * One worker's running counts and histograms. The data path only does `tally.x += n` and one
  * histogram record per message (into its target's `latency`); `publish` copies the totals
- * into shared memory.
+ * into shared memory. `fold` moves the targets' latency into `intervalLatency` (the interval
+ * recorder encodes and empties it at each interval's end) and, in the measured window, into
+ * their cumulative histograms.
  *
  * @example
  *   const tally = new Tally();
@@ -132,6 +147,8 @@ export class Tally {
   readonly handshake: Histogram = createLatencyHistogram();
   readonly firstEcho: Histogram = createLatencyHistogram();
   readonly reconnect: Histogram = createLatencyHistogram();
+  /** Echo latency of the current interval, as of the last fold, over every target. */
+  readonly intervalLatency: Histogram = createLatencyHistogram();
 
   /** Whether the measured window has started. */
   measuring = false;
@@ -157,9 +174,16 @@ export class Tally {
    * the window starts.
    */
   startMeasuring(): void {
+    // What came before the window is in the interval, not in the window's figures.
+    this.fold();
     this.measuring = true;
     this.base = { sent: this.sent, messages: this.messages, bytes: this.bytes };
     for (const target of this.targets) target.startMeasuring();
+  }
+
+  /** Moves every target's latency since the last fold into `intervalLatency` (and the window's). */
+  fold(): void {
+    for (const target of this.targets) target.fold(this.intervalLatency, this.measuring);
   }
 
   /** Counts one failed connection; the first of each kind is kept in words. */
@@ -197,12 +221,13 @@ export class Tally {
     };
   }
 
-  /** Every histogram, encoded to cross to the main thread. */
+  /** Every histogram, encoded to cross to the main thread (after a last `fold`). */
   encodeHistograms(): Record<Timing, string> {
-    let latency = this.targets[0]!.latency;
+    this.fold();
+    let latency = this.targets[0]!.measured;
     if (this.targets.length > 1) {
       latency = createLatencyHistogram();
-      for (const target of this.targets) latency.add(target.latency);
+      for (const target of this.targets) latency.add(target.measured);
     }
     return {
       latency: encodeHistogram(latency),

@@ -28,7 +28,7 @@ const RESULT_KEYS = [
   'interrupted', 'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
   // echo-load's own, after autocannon's (test/load/merge/merge.test.ts and targets.test.ts use them).
   'expectHeld', 'closed', 'disrupted', 'reconnects', 'unechoedBytes', 'idle', 'arrivalRate', 'reconnecting',
-  'targets', 'series', 'thresholds', 'histograms',
+  'targets', 'series', 'intervalMs', 'intervals', 'thresholds', 'histograms',
 ];
 
 /** Every percentile is at least the one before it, and none exceeds the maximum. */

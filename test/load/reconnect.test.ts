@@ -28,6 +28,7 @@ describe('echo-load --reconnect', () => {
     const held = workers.map((pid) => serverSockets(server.port).filter((owner) => owner === pid).length);
     const victim = held[0]! >= held[1]! ? 0 : 1;
     expect(held[victim]).toBeGreaterThan(0);
+    const killedAt = Date.now();
     process.kill(workers[victim]!, 'SIGKILL');
 
     const { code, stdout, stderr } = await load.finished;
@@ -41,6 +42,15 @@ describe('echo-load --reconnect', () => {
     expect([result.held, result.errors, result.connected]).toEqual([clients, 0, clients + held[victim]!]);
     // At 5 messages/s a broken connection had at most one 64-byte message in flight.
     expect(result.unechoedBytes).toBeLessThanOrEqual(64 * held[victim]!);
+    // The intervals say when: every disruption in the interval of the kill or the next (the
+    // workers see the resets as the loop reaches them), and the reconnects from then on.
+    const intervals = result.intervals!;
+    const killed = intervals.findIndex((interval) => interval.start + result.intervalMs! > killedAt);
+    const when = (key: 'disrupted' | 'reconnects') => intervals.flatMap((interval, i) => (interval[key] > 0 ? [i - killed] : []));
+    expect(intervals.reduce((sum, interval) => sum + interval.disrupted, 0)).toBe(held[victim]);
+    expect(intervals.reduce((sum, interval) => sum + interval.reconnects, 0)).toBe(held[victim]);
+    expect(when('disrupted').every((i) => i === 0 || i === 1), `disrupted in intervals ${when('disrupted')} from the kill`).toBe(true);
+    expect(when('reconnects').every((i) => i >= 0 && i <= 3), `reconnected in intervals ${when('reconnects')} from the kill`).toBe(true);
     // And echo-load closed every connection at the end.
     await eventually(() => serverSockets(server.port).length === 0, 'the server holding no connection', 5000);
   }, 120_000);

@@ -87,7 +87,10 @@ describe('echo-load shapes of load', () => {
     expect(accepted).toBeGreaterThanOrEqual(result.connections - 2);
     // Each arrival lives 10 echoes at 50/s (200 ms): about 8 at once, not 80.
     expect(result.held).toBeLessThan(20);
-    expect(result.closed + result.held).toBe(result.connections);
+    // Every arrival established was closed politely or is held; the one or two that were still
+    // connecting at the stop are neither (a run beside two busy helpers saw 80 of 81).
+    expect(result.closed + result.held).toBe(result.connected);
+    expect(result.connected).toBeGreaterThanOrEqual(result.connections - 2);
     expect(result.arrivalRate).toBe(40);
   });
 

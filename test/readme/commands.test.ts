@@ -25,6 +25,7 @@ const NOT_SHELL: ReadonlyArray<{ first: RegExp; kind: string }> = [
   { first: /^import \{ Queue/, kind: 'TypeScript: the task runtime' },
   { first: /^\{"level":/, kind: 'log lines' },
   { first: /^echo-load: \d+ connections to /, kind: "echo-load's report" },
+  { first: /^Over time \(/, kind: "echo-load's over-time view" },
   { first: /^# \S+\.ya?ml$/, kind: 'YAML' },
 ];
 
@@ -287,6 +288,13 @@ function expectLoadSucceeded(words: readonly string[], tokens: readonly Token[],
     expect(result.code, result.stderr).toBe(0);
   }
   const redirect = tokens.findIndex((token) => 'op' in token && token.op === '>');
+  if (words[words.indexOf('--timeseries') + 1] === '-' && tokens.some((token) => 'op' in token && token.op === '|')) {
+    // The JSON lines went through a filter (jq): what comes out is the filter's, each a line of JSON.
+    const lines = result.stdout.split('\n').filter(Boolean);
+    expect(lines.length, result.stderr).toBeGreaterThan(0);
+    for (const line of lines) JSON.parse(line);
+    return;
+  }
   const output = redirect < 0 ? result.stdout : readFileSync(join(work, (tokens[redirect + 1] as { word: string }).word), 'utf8');
   if (words.includes('--json')) {
     const json = JSON.parse(output) as { errors: number; requests: { total: number } };
