@@ -8,7 +8,8 @@ import { TimeseriesOutput } from './timeseries-output.js';
 import { ProgressLine } from '../run/progress.js';
 import { LoadError } from '../run/load-error.js';
 import { runLoad } from '../run/runner.js';
-import { EXIT_FAILED, EXIT_INTERRUPTED } from '../exit-codes.js';
+import { OptionError } from '../../src/parse-option.js';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE } from '../exit-codes.js';
 import { fail, judge } from './exit-policy.js';
 
 /**
@@ -34,6 +35,8 @@ export async function runCommand(options: LoadOptions, log: Logger, signal: Abor
     result = await run.finally(() => progress?.clear());
   } catch (error) {
     if (error instanceof LoadError) return fail(error.message, EXIT_FAILED);
+    // Options that only the resolved targets show unusable (--source of another family).
+    if (error instanceof OptionError) return fail(error.message, EXIT_USAGE);
     throw error;
   } finally {
     timeseries?.close();

@@ -90,8 +90,14 @@ function checkResult(value: Record<string, unknown>, where: string): LoadResult 
     checkHistogram(target.histograms.latency, `targets[${i}].histograms.latency`, fail);
   });
   if (histograms.reconnect !== undefined) checkHistogram(histograms.reconnect, 'histograms.reconnect', fail);
-  return { ...SHAPELESS, expectHeld: value.connections, ...value } as unknown as LoadResult;
+  return { ...SHAPELESS, ...PORTLESS, expectHeld: value.connections, ...value } as unknown as LoadResult;
 }
+
+/**
+ * What a result from before port exhaustion was a failure kind of its own means by the key's
+ * absence: none of that kind (its failures were counted as other errors, in `errors`).
+ */
+const PORTLESS = { portsExhausted: 0 };
 
 /** What a result from before the load shapes (stages, lifetimes, idle, reconnects) means by their absence. */
 const SHAPELESS = { closed: 0, disrupted: 0, reconnects: 0, unechoedBytes: 0, idle: { connections: 0, held: 0 }, arrivalRate: 0, reconnecting: false };

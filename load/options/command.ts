@@ -12,6 +12,14 @@ import { ARRIVAL_PROCESSES } from './shape.js';
 
 const THRESHOLD_HELP = `fail (exit ${EXIT_THRESHOLD}) unless this holds, e.g. ${THRESHOLD_EXAMPLES}; repeatable, or comma-separated (${THRESHOLD_SYNTAX})`;
 
+const SOURCE_HELP =
+  "a local address to connect from (127.0.0.2) or a range (127.0.0.2-127.0.0.9), IPv4 or IPv6; repeatable (or comma-separated): connections go round-robin, so a target takes more than one address's ephemeral ports (default: the kernel chooses)";
+
+/** An option that also reads its environment variable, `ECHO_LOAD_<env>`. */
+function option(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(`ECHO_LOAD_${env}`);
+}
+
 /** Commander's way to repeat an option: each value is appended. */
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -30,7 +38,6 @@ export type Chosen = { command: 'run' } | { command: 'merge'; inputs: string[]; 
  *   program.opts().clients // '5'
  */
 export function buildProgram(choose: (chosen: Chosen) => void): Command {
-  const option = (flags: string, description: string, env: string) => new Option(flags, description).env(`ECHO_LOAD_${env}`);
   const program = new Command()
     .name('echo-load')
     .description('Drive ping-pong echo traffic through many TCP connections, check every echoed byte, report throughput and latency.')
@@ -39,6 +46,7 @@ export function buildProgram(choose: (chosen: Chosen) => void): Command {
     .addOption(
       option('--target <host:port>', 'a server to drive, instead of --host:--port; repeatable (or comma-separated): connections go round-robin, figures per target', 'TARGET').argParser(collect),
     )
+    .addOption(option('--source <address|range>', SOURCE_HELP, 'SOURCE').argParser(collect))
     .addOption(option('--clients <n>', `connections to open and hold (default: ${DEFAULTS.clients})`, 'CLIENTS'))
     .addOption(option('--workers <n>', 'worker threads (default: number of cores, at most --clients)', 'WORKERS'))
     .addOption(option('--duration <time>', `measured time, e.g. 500ms, 5s, 1m (default: ${DEFAULTS.duration})`, 'DURATION'))
@@ -99,6 +107,12 @@ export function buildProgram(choose: (chosen: Chosen) => void): Command {
     .enablePositionalOptions()
     .action(() => choose({ command: 'run' }));
   // Created after exitOverride and configureOutput, so that it inherits both.
+  addMergeCommand(program, choose);
+  return program;
+}
+
+/** `echo-load merge <inputs...>`, a subcommand of `program` with options of its own. */
+function addMergeCommand(program: Command, choose: (chosen: Chosen) => void): void {
   program
     .command('merge')
     .description('Merge the --json results of several echo-load runs (processes, pods, machines) into one report, exactly, from their histograms.')
@@ -109,5 +123,4 @@ export function buildProgram(choose: (chosen: Chosen) => void): Command {
     .action((inputs: string[], opts: { json?: boolean; threshold?: string[] }) =>
       choose({ command: 'merge', inputs, json: opts.json === true, thresholds: opts.threshold ?? [] }),
     );
-  return program;
 }

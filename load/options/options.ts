@@ -1,5 +1,6 @@
 import { OptionError, parseDuration, parseInteger } from '../../src/parse-option.js';
 import { LOG_LEVELS } from '../../src/log.js';
+import { parseSources } from './sources.js';
 import { parseTargets, type Target } from './target.js';
 import { parseThresholds, type Threshold } from '../verdict/threshold.js';
 import { parseTlsOptions, type LoadTlsOptions, type RawTlsOptions } from './tls-options.js';
@@ -15,6 +16,8 @@ export interface LoadOptions {
   port: number;
   /** Every target, in order: connection `i` goes to `targets[i % targets.length]`. */
   targets: Target[];
+  /** Local addresses to connect from, all of one family: connection `i` from `sources[i % sources.length]`; empty = the kernel chooses. */
+  sources: string[];
   /** `--threshold` criteria, checked against the result. */
   thresholds: Threshold[];
   /** Connections to open and hold; under `--stages` the most held at once; 0 under `--arrival-rate`. */
@@ -64,6 +67,8 @@ export interface RawOptions extends RawTlsOptions, RawShapeOptions {
   port?: string;
   /** Each `--target` value, in order. */
   target?: string[];
+  /** Each `--source` value, in order. */
+  source?: string[];
   threshold?: string[];
   clients?: string;
   workers?: string;
@@ -182,6 +187,7 @@ export function parseOptions(raw: RawOptions, cores: number): LoadOptions {
     host,
     port,
     targets,
+    sources: parseSources(raw.source ?? []),
     thresholds,
     clients,
     workers,

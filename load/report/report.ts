@@ -100,25 +100,32 @@ export function formatReport(result: LoadResult, overTime = false): string {
     `${formatCount(result.held)} of ${formatCount(result.connections)} connections held`,
     ...formatShapeOutcome(result),
   );
-  if (result.errors === 0) {
-    lines.push('0 errors');
-  } else {
-    const counts = failureCountsOf(result);
-    // Kinds with a key of their own are always listed (handshake failures when the run spoke
-    // TLS); the unkeyed rest only when there is any.
-    const listed = FAILURE_KIND_NAMES.filter(
-      (kind) => counts[kind] > 0 || (FAILURE_KINDS[kind].key !== undefined && (kind !== 'handshake' || result.tls)),
-    );
-    lines.push(`${formatCount(result.errors)} errors: ${listed.map((kind) => `${formatCount(counts[kind])} ${FAILURE_KINDS[kind].plural}`).join(', ')}`);
-    for (const [kind, note] of Object.entries(result.failures)) {
-      lines.push(`  first ${FAILURE_KINDS[kind as FailureKind].label}: ${note}`);
-    }
-  }
-  lines.push(...formatThresholds(result.thresholds));
+  lines.push(...formatErrors(result), ...formatThresholds(result.thresholds));
   if (result.interrupted) {
     lines.push(`interrupted: the figures cover the ${formatSeconds(result.duration)} measured before the stop`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The errors line: the total and the count of each kind (by the kind's `zero`: some always,
+ * handshake failures when the run spoke TLS, the others when there is any), then the first
+ * failure of each kind that happened, with its remedy when it has one.
+ */
+function formatErrors(result: LoadResult): string[] {
+  if (result.errors === 0) return ['0 errors'];
+  const counts = failureCountsOf(result);
+  const listed = FAILURE_KIND_NAMES.filter((kind) => {
+    const zero = FAILURE_KINDS[kind].zero;
+    return counts[kind] > 0 || zero === 'listed' || (zero === 'tls' && result.tls);
+  });
+  const lines = [`${formatCount(result.errors)} errors: ${listed.map((kind) => `${formatCount(counts[kind])} ${FAILURE_KINDS[kind].plural}`).join(', ')}`];
+  for (const [kind, note] of Object.entries(result.failures)) {
+    const info: { label: string; remedy?: string } = FAILURE_KINDS[kind as FailureKind];
+    lines.push(`  first ${info.label}: ${note}`);
+    if (info.remedy !== undefined) lines.push(`  remedy: ${info.remedy}`);
+  }
+  return lines;
 }
 
 /**

@@ -2,6 +2,13 @@ import type { FailureKind } from './failure-kind.js';
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
+/**
+ * No local port to connect from: connect() found no free port for the source and destination
+ * (EADDRNOTAVAIL), or, with `--source`, bind() found none free on that address (EADDRINUSE:
+ * libuv defers a bind's EADDRINUSE to the connect, so it arrives as a connect error).
+ */
+const PORT_CODES = new Set(['EADDRNOTAVAIL', 'EADDRINUSE']);
+
 const PHRASES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset by peer',
@@ -10,13 +17,15 @@ const PHRASES: Record<string, string> = {
   ETIMEDOUT: 'connection timed out',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
-  EADDRNOTAVAIL: 'no local address or port available',
+  EADDRNOTAVAIL: 'no free local port, or the source address is not local',
+  EADDRINUSE: 'no free local port on the source address',
   EMFILE: 'too many open files',
 };
 
 /**
- * Sorts a socket error into the report's categories: refused (connect failed), reset
- * (ECONNRESET/EPIPE once connected), timeout, or other; and words it for the report.
+ * Sorts a socket error into the report's categories: refused (connect failed), out of local
+ * ports (connect or bind found no free port), reset (ECONNRESET/EPIPE once connected), timeout,
+ * or other; and words it for the report.
  *
  * @example
  *   classifySocketError({ code: 'ECONNREFUSED', message: '...' }, true, 3)
@@ -26,7 +35,7 @@ export function classifySocketError(error: NodeJS.ErrnoException, connecting: bo
   const code = error.code ?? 'ERROR';
   const text = `${PHRASES[code] ?? error.message} (${code}), connection ${index}`;
   if (code === 'ETIMEDOUT') return { kind: 'timeout', text };
-  if (connecting) return { kind: code === 'ECONNREFUSED' ? 'refused' : 'error', text };
+  if (connecting) return { kind: code === 'ECONNREFUSED' ? 'refused' : PORT_CODES.has(code) ? 'portsExhausted' : 'error', text };
   return { kind: RESET_CODES.has(code) ? 'reset' : 'error', text };
 }
 

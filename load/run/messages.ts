@@ -6,11 +6,12 @@ import type { TallyCounts, TargetCounts, Timing } from '../worker/tally.js';
 /**
  * What a worker is given at start (its `workerData`): the run's options it needs, and its own
  * place in the run. Connection `i` of the run belongs to worker `i % workers`, so a connect
- * ramp and a message quota spread evenly over workers, and goes to target `i % targets`.
+ * ramp and a message quota spread evenly over workers, goes to target `i % targets`, and
+ * connects from source `i % sources`.
  */
 export type WorkerConfig = Pick<
   LoadOptions,
-  'workers' | 'clients' | 'shape' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages' | 'tls' | 'proxyProtocol' | 'intervalLengthMs'
+  'workers' | 'clients' | 'shape' | 'payload' | 'pipeline' | 'rate' | 'connectRate' | 'connectTimeoutMs' | 'timeoutMs' | 'messages' | 'tls' | 'proxyProtocol' | 'intervalLengthMs' | 'sources'
 > & {
   /** This worker's number, 0-based. */
   worker: number;

@@ -5,6 +5,7 @@ import type { IntervalResult } from '../result/intervals.js';
 import { buildResult, type LoadResult, type WorkerResult } from '../result/result.js';
 import { SHARED_SLOTS } from '../worker/tally.js';
 import type { WorkerConfig } from './messages.js';
+import { checkLocalSources } from './local-sources.js';
 import { resolveTargets } from './resolve.js';
 import { Sampler, type Tick } from './sampler.js';
 import { WorkerThreads } from './worker-threads.js';
@@ -22,10 +23,12 @@ export interface RunHooks {
 }
 
 /**
- * Runs one load test: resolves the targets, starts the workers, waits until every connection
- * is settled, warms up, measures for `--duration` (or until `--messages` are all echoed),
- * stops the workers and merges what they report. A run that cannot take place throws a
- * `LoadError` (load-error.ts).
+ * Runs one load test: resolves the targets (of the `--source` family), checks that the sources
+ * are local, starts the workers, waits until every connection is settled, warms up, measures
+ * for `--duration` (or until `--messages` are all echoed), stops the workers and merges what
+ * they report. A run that cannot take place throws a
+ * `LoadError` (load-error.ts), or an `OptionError` when the options turn out unusable once the
+ * targets are resolved (a source of another family than a target, a source not local).
  *
  * Phases: threads up -> connect (traffic starts on each connection as soon as it is up) -> warm-up ->
  * measured window -> stop. A message-count run measures from the first message.
@@ -35,7 +38,13 @@ export interface RunHooks {
  */
 export async function runLoad(options: LoadOptions, hooks: RunHooks): Promise<LoadResult> {
   const { log, signal } = hooks;
-  const addresses = await resolveTargets(options.targets);
+  const sources = options.sources;
+  const addresses = await resolveTargets(options.targets, sources.length === 0 ? undefined : (isIP(sources[0]!) as 4 | 6));
+  // Only the sources some connection uses (a /16 for 100 clients binds about 100 addresses):
+  // connection indexes stay below clients + idle + workers (the idle pool starts at the next
+  // whole round of workers, fleet.ts), and grow without bound under --arrival-rate.
+  const used = options.shape.arrivalRate > 0 ? sources.length : options.clients + options.shape.idle + options.workers;
+  await checkLocalSources(sources.slice(0, used));
   const counters = new SharedArrayBuffer(options.workers * SHARED_SLOTS * Float64Array.BYTES_PER_ELEMENT);
   const collector = new IntervalCollector(options.workers, hooks.onInterval);
   const threads = new WorkerThreads(workerConfigs(options, addresses, counters), (interval) => collector.add(interval));
@@ -102,6 +111,7 @@ function workerConfigs(options: LoadOptions, addresses: readonly string[], count
     tls: options.tls,
     proxyProtocol: options.proxyProtocol,
     intervalLengthMs: options.intervalLengthMs,
+    sources: options.sources,
     measureFromStart: options.messages !== undefined,
     counters,
   }));

@@ -71,6 +71,8 @@ function figure(result: LoadResult, name: FigureName): number {
   switch (name) {
     case 'handshake_failures':
       return result.handshakeFailures;
+    case 'ports_exhausted':
+      return result.portsExhausted;
     case 'messages':
       return result.requests.total ?? 0;
     case 'sent':

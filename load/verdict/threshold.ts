@@ -62,7 +62,7 @@ export const NAMED_STATS = ['avg', 'mean', 'min', 'max', 'stddev'] as const;
 type NamedStat = (typeof NAMED_STATS)[number];
 
 /** The counts a threshold may name, compared as plain numbers. */
-export const COUNTS = ['errors', 'refused', 'resets', 'timeouts', 'mismatches', 'handshake_failures', 'messages', 'sent', 'bytes', 'connected', 'held'] as const;
+export const COUNTS = ['errors', 'refused', 'resets', 'timeouts', 'mismatches', 'handshake_failures', 'ports_exhausted', 'messages', 'sent', 'bytes', 'connected', 'held'] as const;
 /** The rates: `rate` messages/s (the exact average), `throughput` bytes/s. */
 export const RATES = ['rate', 'throughput'] as const;
 export type FigureName = (typeof COUNTS)[number] | (typeof RATES)[number];

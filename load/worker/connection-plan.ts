@@ -20,6 +20,8 @@ export interface LoadConnectionPlan<Connection> {
   readonly readBuffer: Buffer;
   /** TLS settings, shared by every connection of the worker; undefined for plain TCP. */
   readonly tls: LoadTlsPlan | undefined;
+  /** `--source`: the local addresses connections are made from, round-robin by index (`sourceOf`); empty: the kernel chooses. */
+  readonly sources: readonly string[];
   /** The PROXY protocol header connection `index` sends first to `target`; undefined to send none. */
   readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
   readonly tally: Tally;
@@ -36,6 +38,19 @@ export interface LoadConnectionPlan<Connection> {
   retired(connection: Connection): void;
   /** Under `--reconnect`: the connection was broken by the server side, or an attempt to reconnect failed. */
   disrupted(connection: Connection): void;
+}
+
+/**
+ * The local address connection `index` connects from, or undefined for the kernel's choice:
+ * `sources[index % sources.length]`. Connection `index` also belongs to worker `index % workers`
+ * and goes to target `index % targets`, so each source carries an even share of connections
+ * (within one) whatever the counts; but when the counts share a factor, one worker's (or
+ * one target's) connections use only some of the sources: 2 workers and 4 sources put sources
+ * 0 and 2 on worker 0, 2 targets and 2 sources send target 0 everything from source 0.
+ */
+export function sourceOf(plan: { readonly sources: readonly string[] }, index: number): string | undefined {
+  const sources = plan.sources;
+  return sources.length === 0 ? undefined : sources[index % sources.length];
 }
 
 /** Where a connection goes (one `--target`), and where its per-target figures are counted. */

@@ -41,6 +41,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
   readonly reconnect: boolean;
   readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   readonly tls: LoadTlsPlan | undefined;
+  readonly sources: readonly string[];
   readonly proxyHeader: ((index: number, target: LoadTarget) => Buffer) | undefined;
   readonly tally: Tally;
   readonly targets: LoadTarget[];
@@ -83,6 +84,7 @@ export class Fleet implements LoadConnectionPlan<LoadConnection> {
     this.lifetimeMs = shape.lifetime?.ms ?? 0;
     this.reconnect = shape.reconnect;
     this.tls = config.tls === undefined ? undefined : createTlsPlan(config.tls);
+    this.sources = config.sources;
     const version = config.proxyProtocol;
     if (version !== 0) {
       // The real destination, and a client of the same family made up for each connection.

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { classifySocketError, describeHandshakeFailure, isTlsError } from '../result/failure.js';
-import { tlsOptions } from './connection-plan.js';
+import { sourceOf, tlsOptions } from './connection-plan.js';
 import { CLOSED, CONNECTING, EchoTraffic, HANDSHAKING, OPEN } from './echo-traffic.js';
 import { toMicros } from './histogram.js';
 import { onSecureConnect, onSocketConnect, onSocketData, watch } from './socket-owners.js';
@@ -101,17 +101,18 @@ export class LoadConnection extends EchoTraffic {
   open(scheduledAt = performance.now()): void {
     const plan = this.plan;
     const { host, port } = this.target;
+    const localAddress = sourceOf(plan, this.index);
     this.openedAt = scheduledAt;
     const onread = { buffer: plan.readBuffer, callback: (n: number) => this.onRead(n, plan.readBuffer) };
     let socket: net.Socket;
     if (plan.tls !== undefined && plan.proxyHeader === undefined) {
       // TLSSocket takes `onread` (Node 20 to 26) though @types/node does not list it.
-      const options = { host, port, ...tlsOptions(plan.tls, this.target), onread } as tls.ConnectionOptions;
+      const options = { host, port, localAddress, ...tlsOptions(plan.tls, this.target), onread } as tls.ConnectionOptions;
       socket = tls.connect(options) as net.Socket;
       socket.on('secureConnect', onSecureConnect);
     } else {
       // Under TLS after a PROXY header, the TLS socket is made once TCP is up (`connected`).
-      socket = net.connect({ host, port, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as net.Socket;
+      socket = net.connect({ host, port, localAddress, noDelay: true, ...(plan.tls === undefined ? { onread } : {}) }) as net.Socket;
     }
     watch(socket, this);
     socket.on('connect', onSocketConnect);

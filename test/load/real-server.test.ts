@@ -24,7 +24,7 @@ const RATE_KEYS = [
 /** Every key of the JSON result, in order. */
 const RESULT_KEYS = [
   'host', 'address', 'port', 'connections', 'connected', 'held', 'workers', 'pipelining', 'rate', 'size', 'tls', 'proxyProtocol',
-  'duration', 'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'handshakeFailures', 'resets', 'timeouts', 'mismatches',
+  'duration', 'samples', 'sampleInt', 'start', 'finish', 'errors', 'refused', 'handshakeFailures', 'resets', 'timeouts', 'mismatches', 'portsExhausted',
   'interrupted', 'latency', 'connect', 'firstEcho', 'requests', 'throughput', 'failures',
   // echo-load's own, after autocannon's (test/load/merge/merge.test.ts and targets.test.ts use them).
   'expectHeld', 'closed', 'disrupted', 'reconnects', 'unechoedBytes', 'idle', 'arrivalRate', 'reconnecting',

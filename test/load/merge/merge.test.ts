@@ -126,6 +126,16 @@ describe('echo-load merge', () => {
     expect(merge.stderr).toBe('echo-load: merge: no echo-load result in -: 3 lines, none a result (the first: -:1)\n');
   });
 
+  it('reads a result from before port exhaustion had a key of its own as none of that kind', async () => {
+    const { port } = await startServerProcess();
+    const { result, stdout } = await runLoadJson(['--port', String(port), '--clients', '2', '--messages', '20']);
+    const { portsExhausted: _omitted, ...old } = result;
+    const merge = await runMerge(['--json', save('current.json', stdout), save('before-ports.json', JSON.stringify(old))]);
+    expect([merge.code, merge.stderr]).toEqual([0, '']);
+    const merged = parse(merge.stdout);
+    expect([merged.merged, merged.connections, merged.errors, merged.portsExhausted]).toEqual([2, 4, 0, 0]);
+  });
+
   it('refuses, in one line, results it cannot merge exactly and files it cannot read', async () => {
     const { port } = await startServerProcess();
     const { result, stdout } = await runLoadJson(['--port', String(port), '--clients', '1', '--messages', '10']);

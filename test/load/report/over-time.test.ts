@@ -22,7 +22,7 @@ function result(intervals: IntervalResult[]): LoadResult {
   return {
     host: '127.0.0.1', address: '127.0.0.1', port: 8090, connections: 10, connected: 10, held: 10, workers: 1, pipelining: 1, rate: 0, size: 64,
     tls: false, proxyProtocol: 'off', duration: 5, samples: 5, sampleInt: 1000, start: '', finish: '', errors: 0, refused: 0, handshakeFailures: 0,
-    resets: 0, timeouts: 0, mismatches: 0, interrupted: false, latency: none, connect: none, firstEcho: none,
+    resets: 0, timeouts: 0, mismatches: 0, portsExhausted: 0, interrupted: false, latency: none, connect: none, firstEcho: none,
     requests: { ...describeRates([], 0, 5), total: 0, sent: 0 }, throughput: { ...describeRates([], 0, 5), total: 0 }, failures: {},
     expectHeld: 10, closed: 0, disrupted: 0, reconnects: 0, unechoedBytes: 0, idle: { connections: 0, held: 0 }, arrivalRate: 0, reconnecting: false,
     targets: [], series: { messages: [], bytes: [] }, thresholds: [], histograms: { latency: '', connect: '', firstEcho: '' },

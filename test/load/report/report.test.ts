@@ -37,6 +37,7 @@ function result(overrides: Partial<LoadResult> = {}): LoadResult {
     resets: 1,
     timeouts: 0,
     mismatches: 2,
+    portsExhausted: 0,
     interrupted: false,
     latency: { average: 1.5, mean: 1.5, stddev: 0.5, min: 0.2, max: 42.125, p50: 1.25, p90: 2.5, p99: 7.75, p99_9: 12.5, totalCount: 1_049_503 },
     connect: { average: 0.3, mean: 0.3, stddev: 0.1, min: 0.1, max: 1003.5, p50: 0.25, p90: 0.5, p99: 0.75, p99_9: 1001, totalCount: 500 },
@@ -86,6 +87,17 @@ describe('the human report', () => {
   it('lists failures that fit no kind of their own only when there are some', () => {
     const text = formatReport(result({ errors: 5 }));
     expect(text).toMatch(/^5 errors: 0 refused, 1 resets, 0 timeouts, 2 mismatches, 2 other$/m);
+  });
+
+  it('lists connections out of local ports only when there are some, with the first and the remedy', () => {
+    const note = 'no free local port on the source address (EADDRINUSE), connection 28233';
+    const text = formatReport(result({ errors: 7, portsExhausted: 4, failures: { portsExhausted: note } }));
+    expect(text).toMatch(/^7 errors: 0 refused, 1 resets, 0 timeouts, 2 mismatches, 4 out of local ports$/m);
+    const lines = text.split('\n');
+    const first = lines.indexOf(`  first port exhaustion: ${note}`);
+    expect(first).toBeGreaterThan(0);
+    expect(lines[first + 1]).toBe('  remedy: each source address has its own ephemeral ports: connect from more (--source 127.0.0.2-127.0.0.9), or widen net.ipv4.ip_local_port_range');
+    expect(formatReport(result())).not.toMatch(/local port|remedy/);
   });
 
   it('says when latency is corrected for coordinated omission, and when a run was interrupted', () => {

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { classifySocketError, describeHandshakeFailure, describeMismatch, isTlsError } from '../../../load/result/failure.js';
 
@@ -9,8 +11,35 @@ describe('failures', () => {
     expect(classifySocketError(error('ECONNRESET'), false, 0).kind).toBe('reset');
     expect(classifySocketError(error('EPIPE'), false, 0).kind).toBe('reset');
     expect(classifySocketError(error('ETIMEDOUT'), true, 0).kind).toBe('timeout');
-    expect(classifySocketError(error('EADDRNOTAVAIL'), true, 0).kind).toBe('error');
+    expect(classifySocketError(error('EHOSTUNREACH'), true, 0).kind).toBe('error');
     expect(classifySocketError(error('ECONNREFUSED'), true, 7).text).toBe('connection refused (ECONNREFUSED), connection 7');
+  });
+
+  it('calls the errors of real sockets that get no local address and port out of local ports', async () => {
+    const server = net.createServer((socket) => socket.destroy());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    // The error a connect gets, from a socket that cannot have the local end it asks for.
+    const failure = (local: { localAddress: string; localPort?: number }) =>
+      new Promise<NodeJS.ErrnoException>((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port, ...local });
+        socket.on('error', resolve);
+        socket.on('connect', () => reject(new Error(`connected from ${socket.localAddress}:${socket.localPort}`)));
+      });
+    try {
+      // 192.0.2.1 (TEST-NET-1) is no address of this machine: bind() fails.
+      const notLocal = await failure({ localAddress: '192.0.2.1' });
+      expect([notLocal.code, notLocal.syscall]).toEqual(['EADDRNOTAVAIL', 'bind']);
+      expect(classifySocketError(notLocal, true, 4)).toEqual({ kind: 'portsExhausted', text: 'no free local port, or the source address is not local (EADDRNOTAVAIL), connection 4' });
+      // The listener's own port, asked for as the local end: taken, as every port is once an
+      // address's ephemeral ports have run out (that one, bind(port 0), is in ports-exhausted.test.ts).
+      const taken = await failure({ localAddress: '127.0.0.1', localPort: port });
+      expect(taken.code).toBe('EADDRINUSE');
+      expect(classifySocketError(taken, true, 5)).toEqual({ kind: 'portsExhausted', text: 'no free local port on the source address (EADDRINUSE), connection 5' });
+    } finally {
+      server.close();
+    }
   });
 
   it('names the first wrong byte and its position on the connection', () => {
