@@ -72,3 +72,25 @@ export async function socketState(port: number, peerPort: number): Promise<strin
 async function connectionSocket(port: number, peerPort: number) {
   return (await tcpSockets()).find((socket) => socket.state !== 'LISTEN' && socket.port === port && socket.peerPort === peerPort);
 }
+
+/**
+ * The established connections to local `port` (the server's ends), counted by the peer's
+ * address: how many each client address holds. The kernel filters them (`ss` with a port
+ * expression), so tens of thousands of other sockets cost nothing; connections still waiting
+ * in the accept queue are established too, and counted.
+ *
+ * @example
+ *   await establishedByPeer(server.port) // Map { '127.0.0.2' => 3000, '127.0.0.3' => 3000 }
+ */
+export async function establishedByPeer(port: number): Promise<Map<string, number>> {
+  const { stdout } = await run('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const byPeer = new Map<string, number>();
+  for (const line of stdout.split('\n')) {
+    // Recv-Q Send-Q Local:Port Peer:Port (no state column: one state was asked for)
+    const peer = line.trim().split(/\s+/)[3];
+    if (peer === undefined) continue;
+    const address = peer.slice(0, peer.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+    byPeer.set(address, (byPeer.get(address) ?? 0) + 1);
+  }
+  return byPeer;
+}
