@@ -25,7 +25,9 @@ export const TEST_TOOLS: Readonly<Record<string, string>> = {
   promtool: 'prometheus',
   'docker-compose': 'docker-compose',
   taskset: 'util-linux',
+  unshare: 'util-linux', // a network namespace of a test's own, with its own ephemeral port range
   ss: 'iproute2',
+  ip: 'iproute2',
   // Certificates made at test time, and a real PROXY protocol sender and load balancer.
   openssl: 'openssl',
   haproxy: 'haproxy',
