@@ -54,9 +54,9 @@ export function parseSources(values: readonly string[]): string[] {
 /** One value: an address, as a range of one, or a range. */
 function parseItem(text: string): [IpNumber, IpNumber] {
   const bad = (why = USAGE) => new OptionError(`invalid source '${text}': ${why}`);
-  const ends = text.split('-').map((end) => end.trim());
+  const ends = text.split('-').map((end) => ipToNumber(end.trim()));
   if (ends.length > 2) throw bad();
-  const [first, last = first] = ends.map((end) => ipToNumber(end!));
+  const [first, last] = ends.length === 1 ? [ends[0], ends[0]] : ends;
   if (first === undefined || last === undefined) throw bad();
   if (first.family !== last.family) throw bad("a range's ends must be of one family, both IPv4 or both IPv6");
   if (first.value > last.value) throw bad('the range ends before it starts');
