@@ -86,6 +86,7 @@ describe("echo-load's option table", () => {
    */
   const IN_WORDS: Record<string, { readme: string; holds: () => boolean }> = {
     '--target': { readme: '`--host`:`--port`', holds: () => parseOptions({ host: 'echo.example', port: '9000' }, CORES).targets.map((t) => t.name).join() === 'echo.example:9000' },
+    '--source': { readme: 'the kernel chooses', holds: () => defaults.sources.length === 0 },
     '--workers': { readme: 'cores', holds: () => parseOptions({ clients: '1000' }, CORES).workers === CORES },
     '--rate': { readme: 'unlimited', holds: () => defaults.rate === 0 },
     '--connect-rate': { readme: 'all at once', holds: () => defaults.connectRate === 0 },
