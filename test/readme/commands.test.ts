@@ -10,6 +10,7 @@ import { ROOT, run, type RunResult } from '../deploy/tools.js';
 import { documentationCodeBlocks, type CodeBlock } from './readme.js';
 import { startServerCommand, type RunningServer } from './server-command.js';
 import { tokenize, untokenize, wordsUntilOperator, type Token } from './shell-words.js';
+import { parseDuration } from '../../src/parse-option.js';
 
 /**
  * Every command line in the code blocks of the README and of docs/*.md runs here as written,
@@ -24,7 +25,7 @@ const NOT_SHELL: ReadonlyArray<{ first: RegExp; kind: string }> = [
   { first: /^function\* echo\(/, kind: 'TypeScript: the echo loop' },
   { first: /^import \{ Queue/, kind: 'TypeScript: the task runtime' },
   { first: /^\{"level":/, kind: 'log lines' },
-  { first: /^echo-load: \d+ connections to /, kind: "echo-load's report" },
+  { first: /^echo-load: [\d,]+ connections to /, kind: "echo-load's report" },
   { first: /^Over time \(/, kind: "echo-load's over-time view" },
   { first: /^# \S+\.ya?ml$/, kind: 'YAML' },
 ];
@@ -184,8 +185,9 @@ const inTurn = (() => {
 /**
  * An `echo-load` command pointed at this file's servers and bounded in time: hosts become
  * 127.0.0.1, ports (and targets) the port of the server it needs (PROXY, TLS or plain), with
- * one added where the command relies on the default; `--duration` and `--warmup` are cut short,
- * `--clients` and `--messages` capped. `merge` reads files and is left as it is.
+ * one added where the command relies on the default; `--duration`, `--warmup` and `--stages`
+ * are cut short, `--clients`, `--messages`, `--arrival-rate` and `--idle` capped. `merge` reads
+ * files and is left as it is.
  */
 function boundLoad(words: readonly string[]): string[] {
   if (words[1] === 'merge') return [...words];
@@ -215,6 +217,9 @@ function boundLoad(words: readonly string[]): string[] {
       '--warmup': LOAD_WARMUP,
       '--clients': String(Math.min(Number(value), MAX_CLIENTS)),
       '--messages': String(Math.min(Number(value), MAX_MESSAGES)),
+      '--stages': word === '--stages' ? boundStages(value) : '',
+      '--arrival-rate': String(Math.min(Number(value), MAX_CLIENTS)),
+      '--idle': String(Math.min(Number(value), MAX_CLIENTS)),
     };
     if (word in replaced) {
       bounded.push(word, replaced[word]!);
@@ -224,8 +229,22 @@ function boundLoad(words: readonly string[]): string[] {
     }
   }
   if (!words.includes('--port') && !words.includes('--target')) bounded.push('--port', String(port));
-  if (!words.includes('--duration') && !words.includes('--messages')) bounded.push('--duration', LOAD_DURATION);
+  // --stages sets the run's length itself (and refuses --duration).
+  if (!words.includes('--duration') && !words.includes('--messages') && !words.includes('--stages')) bounded.push('--duration', LOAD_DURATION);
   return bounded;
+}
+
+/**
+ * `--stages` cut to `LOAD_DURATION` in all, shared evenly by the stages, each stage's target
+ * capped at `MAX_CLIENTS`: the ramp's shape (up, hold, down) stays, its size and length go.
+ *
+ * @example
+ *   boundStages('5s:1000,10s:1000,5s:0') // '333ms:50,333ms:50,333ms:0'
+ */
+function boundStages(stages: string): string {
+  const list = stages.split(',');
+  const each = Math.floor(parseDuration(LOAD_DURATION, 'duration') / list.length);
+  return list.map((stage) => `${each}ms:${Math.min(Number(stage.split(':')[1]), MAX_CLIENTS)}`).join(',');
 }
 
 /** An `echo-server` command on loopback and free ports (the metrics and TLS ports too). */
