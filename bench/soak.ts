@@ -58,9 +58,10 @@ const options = readOptions('npm run bench:soak -- [options]', {
 /** One sample of the server's memory, bytes, at `atMs` since the connections were up. */
 interface Sample {
   atMs: number;
-  /** VmRSS and smaps_rollup's Anonymous, from /proc. */
+  /** VmRSS, smaps_rollup's Anonymous and the resident part of malloc's main arena (`[heap]` in smaps), from /proc. */
   rss: number;
   anonymous: number;
+  brk: number;
   /** The server's own view (process.memoryUsage(), no forced GC). */
   heapTotal: number;
   heapUsed: number;
@@ -69,7 +70,7 @@ interface Sample {
 }
 
 /** What the probe reports after a forced collection. */
-type Collected = Omit<Sample, 'atMs' | 'anonymous'> & { snapshot?: string };
+type Collected = Omit<Sample, 'atMs' | 'anonymous' | 'brk'> & { snapshot?: string };
 
 const MB = 1024 * 1024;
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
@@ -80,6 +81,14 @@ function procKb(pid: number, file: 'status' | 'smaps_rollup', field: string): nu
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
   if (match === null) throw new Error(`no ${field} in /proc/${pid}/${file}`);
   return Number(match[1]) * 1024;
+}
+
+/** The resident part of the process's `[heap]` mapping (malloc's main arena, grown with brk). */
+function brkResident(pid: number): number {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  const at = smaps.indexOf(' [heap]\n');
+  if (at < 0) return 0;
+  return Number(/^Rss:\s+(\d+) kB/m.exec(smaps.slice(at))?.[1] ?? 0) * 1024;
 }
 
 /** The probe's five figures from a `sample ...` or `collected ...` line. */
@@ -140,12 +149,12 @@ async function sampleFor(server: RunningServer, load: Child, startedAt: number, 
       console.log(`collected after the warm-up: ${describeCollected(early)}`);
     }
     const own = server.child.line((line) => probeFigures(line, 'sample'), options.intervalMs * 2);
-    const fromProc = { rss: procKb(pid, 'status', 'VmRSS'), anonymous: procKb(pid, 'smaps_rollup', 'Anonymous') };
+    const fromProc = { rss: procKb(pid, 'status', 'VmRSS'), anonymous: procKb(pid, 'smaps_rollup', 'Anonymous'), brk: brkResident(pid) };
     const { heapTotal, heapUsed, external, arrayBuffers } = await own;
     const sample = { atMs: Math.round(performance.now() - startedAt), ...fromProc, heapTotal, heapUsed, external, arrayBuffers };
     samples.push(sample);
     console.log(
-      `${(sample.atMs / 60_000).toFixed(2).padStart(6)} min  rss ${mb(sample.rss)} MB (anonymous ${mb(sample.anonymous)})  ` +
+      `${(sample.atMs / 60_000).toFixed(2).padStart(6)} min  rss ${mb(sample.rss)} MB (anonymous ${mb(sample.anonymous)}, malloc [heap] ${mb(sample.brk)})  ` +
         `heap ${mb(heapUsed)}/${mb(heapTotal)} MB  external ${mb(external)} MB  array buffers ${mb(arrayBuffers)} MB`,
     );
   }

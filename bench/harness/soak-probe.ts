@@ -4,10 +4,12 @@
  * collection (`sample RSS HEAP_TOTAL HEAP_USED EXTERNAL ARRAY_BUFFERS`, bytes), so the samples
  * show the heap as it lives; on SIGUSR2 it collects garbage, prints the same figures as
  * `collected ...`, and with SOAK_PROBE_SNAPSHOTS=DIR writes a heap snapshot there and prints
- * `snapshot PATH`.
+ * `snapshot PATH`. Preloads run in every thread: only the main thread's, the server's heap,
+ * is reported (the metrics and watchdog threads have small heaps of their own).
  */
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
+import { isMainThread } from 'node:worker_threads';
 
 const collect = (globalThis as { gc?: () => void }).gc;
 if (!collect) throw new Error('soak-probe needs node --expose-gc');
@@ -20,12 +22,13 @@ function figures(): string {
   return `${m.rss} ${m.heapTotal} ${m.heapUsed} ${m.external} ${m.arrayBuffers}`;
 }
 
-setInterval(() => process.stdout.write(`sample ${figures()}\n`), intervalMs).unref();
-
-process.on('SIGUSR2', () => {
-  collect();
-  process.stdout.write(`collected ${figures()}\n`);
-  if (snapshots === undefined) return;
-  const path = writeHeapSnapshot(join(snapshots, `soak-${process.pid}-${++taken}.heapsnapshot`));
-  process.stdout.write(`snapshot ${path}\n`);
-});
+if (isMainThread) {
+  setInterval(() => process.stdout.write(`sample ${figures()}\n`), intervalMs).unref();
+  process.on('SIGUSR2', () => {
+    collect();
+    process.stdout.write(`collected ${figures()}\n`);
+    if (snapshots === undefined) return;
+    const path = writeHeapSnapshot(join(snapshots, `soak-${process.pid}-${++taken}.heapsnapshot`));
+    process.stdout.write(`snapshot ${path}\n`);
+  });
+}
