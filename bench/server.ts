@@ -23,7 +23,7 @@ import { existsSync } from 'node:fs';
 import { OptionError } from '../src/parse-option.js';
 import {
   BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds,
-  duration, ECHO_SERVER, hasTaskset, median, pingClient, readOptions, runBenchmark,
+  duration, ECHO_SERVER, GC_PROBE_FLAGS, hasTaskset, median, memoryAfterGc, perConnection, pingClient, readOptions, runBenchmark,
   type RunningServer, sleep, startServer as launchServer, takeTurns,
 } from './harness/index.js';
 
@@ -75,14 +75,6 @@ const PING_CLIENT = pingClient();
 /** Starts a server (a Node.js script and its arguments) on core 0. */
 function startServer(script: readonly string[], nodeFlags: string[] = []): Promise<RunningServer> {
   return launchServer([process.execPath, ...nodeFlags, ...script], { core: 0 });
-}
-
-/** Asks a server started with the GC probe to collect garbage and report its memory. */
-async function memoryAfterGc(child: Child): Promise<{ rss: number; heap: number }> {
-  const reply = child.line((line) => /^memory (\d+) (\d+)$/.exec(line) ?? undefined);
-  child.signal('SIGUSR2');
-  const [, rss, heap] = await reply;
-  return { rss: Number(rss), heap: Number(heap) };
 }
 
 interface ThroughputSample {
@@ -168,19 +160,41 @@ async function throughput(servers: Servers, size: number): Promise<void> {
   console.log(`         detector on / off: ${ratios('watched', 'echo')};  metrics scraped 1/s / none: ${ratios('metrics', 'watched')}`);
 }
 
-/** Memory per idle connection, after a GC before and after the connections are opened. */
-async function idleMemory(name: string, script: readonly string[], connections: number): Promise<{ rss: number; heap: number }> {
-  const server = await startServer(script, ['--expose-gc', '--import', built('harness/gc-probe.js')]);
-  await sleep(500);
-  const before = await memoryAfterGc(server.child);
-  const client = new Child([process.execPath, built('loads/idle-client.js'), String(server.port), String(connections)], { core: 1 });
+/** Connections opened (and held) before the first reading: the code they run is then paged in. */
+const WARM_CONNECTIONS = 100;
+/**
+ * Quiet time before each reading. V8 sizes a thread's young generation to its recent
+ * allocation rate and shrinks it at a collection once that rate has been low for a few seconds
+ * (its allocation throughput is taken over the last 5 s): right after a burst of accepts it
+ * may still hold up to 16 MB more, 1.6 KiB a connection at 10,000, which no connection holds.
+ */
+const REST_MS = 8000;
+
+/** Opens `connections` idle connections to `port` from core 1; resolves with the client holding them. */
+async function openIdle(name: string, port: number, connections: number): Promise<Child> {
+  const client = new Child([process.execPath, built('loads/idle-client.js'), String(port), String(connections)], { core: 1 });
   const failed = await client.line((line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
   if (Number(failed) > 0) throw new Error(`${name}: ${failed} idle connections failed`);
-  await sleep(1000); // let the server take them all
+  return client;
+}
+
+/**
+ * Memory per idle connection: read after a GC with a few connections open and again with
+ * `connections` more, each after a quiet time (see REST_MS); resident memory counted without
+ * the young generation, which follows the allocation rate (see perConnection).
+ */
+async function idleMemory(name: string, script: readonly string[], connections: number): Promise<{ rss: number; heap: number }> {
+  const server = await startServer(script, GC_PROBE_FLAGS);
+  const warm = await openIdle(name, server.port, WARM_CONNECTIONS);
+  await sleep(REST_MS);
+  const before = await memoryAfterGc(server.child);
+  const client = await openIdle(name, server.port, connections);
+  await sleep(REST_MS);
   const after = await memoryAfterGc(server.child);
   await client.stop();
+  await warm.stop();
   await server.child.stop();
-  return { rss: (after.rss - before.rss) / connections, heap: (after.heap - before.heap) / connections };
+  return perConnection(before, after, connections);
 }
 
 /** The memory figure: the bare server, echo-server with its defaults, and the baseline's likewise. */

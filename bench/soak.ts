@@ -4,7 +4,7 @@
  * real CLIs:
  *
  *   echo-server --port 0 --metrics-port 0          (node --expose-gc --import soak-probe.js)
- *   echo-load --clients N --rate R --connect-rate C --duration D+margin --json --no-progress
+ *   echo-load --clients N --rate R --connect-rate C --timeout T --duration D+margin --json --no-progress
  *
  * Every `--interval` the server's resident memory is read from /proc (VmRSS, and the anonymous
  * part from smaps_rollup) and the server's own figures (heap total and used, external, array
@@ -29,7 +29,8 @@ import {
 const options = readOptions('npm run bench:soak -- [options]', {
   clients: { help: 'connections held by echo-load', default: '10000' },
   rate: { help: 'messages per second per connection', default: '2' },
-  'connect-rate': { help: 'connections opened per second', default: '2000' },
+  'connect-rate': { help: 'connections opened per second', default: '1000' },
+  timeout: { help: "echo-load's --timeout: an echo later than this fails its connection (the machine may be shared)", default: '60s' },
   duration: { help: 'sampled time, from when the connections are up', default: '30m' },
   window: { help: 'the end of the run that must stay within --tolerance', default: '20m' },
   tolerance: { help: 'how far (percent) resident memory may rise over its lowest value in the window', default: '5' },
@@ -42,6 +43,7 @@ const options = readOptions('npm run bench:soak -- [options]', {
     clients: count(o.clients, 'clients'),
     rate: count(o.rate, 'rate'),
     connectRate: count(o['connect-rate'], 'connect-rate'),
+    timeoutMs: duration(o.timeout, 'timeout'),
     durationMs: duration(o.duration, 'duration'),
     windowMs: duration(o.window, 'window'),
     tolerance: Number(o.tolerance),
@@ -118,7 +120,8 @@ async function startLoad(server: RunningServer): Promise<Child> {
   // Longer than the sampling and the collections: the soak ends it with SIGINT.
   const loadMs = options.durationMs + 10 * 60_000;
   const argv = [process.execPath, ECHO_LOAD, '--port', String(server.port), '--clients', String(options.clients)];
-  argv.push('--rate', String(options.rate), '--connect-rate', String(options.connectRate), '--duration', `${loadMs}ms`, '--json', '--no-progress');
+  argv.push('--rate', String(options.rate), '--connect-rate', String(options.connectRate), '--duration', `${loadMs}ms`);
+  argv.push('--timeout', `${options.timeoutMs}ms`, '--json', '--no-progress');
   const load = new Child(argv, {}, 'echo-load');
   const deadline = performance.now() + (options.clients / options.connectRate) * 1000 + 30_000;
   while ((await activeConnections(server)) < options.clients) {
