@@ -5,3 +5,4 @@ export * from './proc.js';
 export * from './run-benchmark.js';
 export * from './turns.js';
 export * from './memory.js';
+export * from './server-metrics.js';
