@@ -9,7 +9,8 @@
  *   --max-blocking 0`); with the blocked-loop detector (`--no-metrics`); and with its defaults
  *   (metrics and detector), scraped once a second. Each watching layer is compared with the one
  *   below it, so its own cost shows.
- * - memory: IDLE connections held open; reports the server's resident memory per connection.
+ * - memory: IDLE connections held open; reports the server's resident memory per connection,
+ *   and echo-load's per connection it holds (loadMemory), against the server's.
  *
  * With `--baseline <checkout>` (another built checkout of this project) that checkout's
  * echo-server joins as `baseline-echo`: in the throughput turns with `echo`'s arguments, in
@@ -22,8 +23,8 @@
 import { existsSync } from 'node:fs';
 import { OptionError } from '../src/parse-option.js';
 import {
-  BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds,
-  duration, ECHO_SERVER, hasTaskset, median, pingClient, readOptions, runBenchmark,
+  activeConnections, BARE_SERVER, baselineCheckout, built, bytesWritten, type Checkout, Child, count, cpuSeconds,
+  duration, ECHO_LOAD, ECHO_SERVER, GC_PROBE_FLAGS, hasTaskset, median, memoryAfterGc, perConnection, pingClient, readOptions, runBenchmark,
   type RunningServer, sleep, startServer as launchServer, takeTurns,
 } from './harness/index.js';
 
@@ -52,9 +53,9 @@ function throughputServers(baseline: Checkout | undefined): Servers {
 
 const args = readOptions('npm run bench -- [options]', {
   duration: { help: 'measured length of one turn', default: '1s' },
-  rounds: { help: 'rounds (each a median input)', default: '3' },
+  rounds: { help: 'rounds (each a median input; the memory figures too)', default: '3' },
   clients: { help: 'ping-pong connections', default: '500' },
-  idle: { help: 'idle connections for the memory figure', default: '10000' },
+  idle: { help: 'idle connections for the memory figure (echo-load holds as many)', default: '10000' },
   only: { help: 'throughput or memory' },
   baseline: { help: "another built checkout of echo: its echo-server joins as baseline-echo" },
 }, (o) => {
@@ -75,14 +76,6 @@ const PING_CLIENT = pingClient();
 /** Starts a server (a Node.js script and its arguments) on core 0. */
 function startServer(script: readonly string[], nodeFlags: string[] = []): Promise<RunningServer> {
   return launchServer([process.execPath, ...nodeFlags, ...script], { core: 0 });
-}
-
-/** Asks a server started with the GC probe to collect garbage and report its memory. */
-async function memoryAfterGc(child: Child): Promise<{ rss: number; heap: number }> {
-  const reply = child.line((line) => /^memory (\d+) (\d+)$/.exec(line) ?? undefined);
-  child.signal('SIGUSR2');
-  const [, rss, heap] = await reply;
-  return { rss: Number(rss), heap: Number(heap) };
 }
 
 interface ThroughputSample {
@@ -168,36 +161,119 @@ async function throughput(servers: Servers, size: number): Promise<void> {
   console.log(`         detector on / off: ${ratios('watched', 'echo')};  metrics scraped 1/s / none: ${ratios('metrics', 'watched')}`);
 }
 
-/** Memory per idle connection, after a GC before and after the connections are opened. */
-async function idleMemory(name: string, script: readonly string[], connections: number): Promise<{ rss: number; heap: number }> {
-  const server = await startServer(script, ['--expose-gc', '--import', built('harness/gc-probe.js')]);
-  await sleep(500);
-  const before = await memoryAfterGc(server.child);
-  const client = new Child([process.execPath, built('loads/idle-client.js'), String(server.port), String(connections)], { core: 1 });
+/** Connections opened (and held) before the first reading: the code they run is then paged in. */
+const WARM_CONNECTIONS = 100;
+/**
+ * Quiet time before each reading. V8 sizes a thread's young generation to its recent
+ * allocation rate and shrinks it at a collection once that rate has been low for a few seconds
+ * (its allocation throughput is taken over the last 5 s): right after a burst of accepts it
+ * may still hold up to 16 MB more, 1.6 KiB a connection at 10,000, which no connection holds.
+ */
+const REST_MS = 8000;
+
+/** Opens `connections` idle connections to `port` from core 1; resolves with the client holding them. */
+async function openIdle(name: string, port: number, connections: number): Promise<Child> {
+  const client = new Child([process.execPath, built('loads/idle-client.js'), String(port), String(connections)], { core: 1 });
   const failed = await client.line((line) => /^connected \d+ failed (\d+)$/.exec(line)?.[1], 120_000);
   if (Number(failed) > 0) throw new Error(`${name}: ${failed} idle connections failed`);
-  await sleep(1000); // let the server take them all
-  const after = await memoryAfterGc(server.child);
-  await client.stop();
-  await server.child.stop();
-  return { rss: (after.rss - before.rss) / connections, heap: (after.heap - before.heap) / connections };
+  return client;
 }
 
-/** The memory figure: the bare server, echo-server with its defaults, and the baseline's likewise. */
+/**
+ * Memory per idle connection: read after a GC with a few connections open and again with
+ * `connections` more, each after a quiet time (see REST_MS); resident memory counted without
+ * the young generation, which follows the allocation rate (see perConnection).
+ */
+async function idleMemory(name: string, script: readonly string[], connections: number): Promise<{ rss: number; heap: number }> {
+  const server = await startServer(script, GC_PROBE_FLAGS);
+  const warm = await openIdle(name, server.port, WARM_CONNECTIONS);
+  await sleep(REST_MS);
+  const before = await memoryAfterGc(server.child);
+  const client = await openIdle(name, server.port, connections);
+  await sleep(REST_MS);
+  const after = await memoryAfterGc(server.child);
+  await client.stop();
+  await warm.stop();
+  await server.child.stop();
+  return perConnection(before, after, connections);
+}
+
+/** Waits until `server` holds `connections` (its own count), while `load` runs. */
+async function untilHeld(server: RunningServer, connections: number, load: Child): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  while ((await activeConnections(server)) !== connections) {
+    load.check();
+    if (performance.now() > deadline) throw new Error(`echo-load: the server never held ${connections} connections`);
+    await sleep(250);
+  }
+}
+
+/**
+ * echo-load's memory per held connection, read as the server's (idleMemory): after a quiet
+ * time and a GC in every thread (echo-load's worker threads too), young generations not
+ * counted, with WARM_CONNECTIONS held first and `connections` more after. echo-load cannot be
+ * told to open more while it runs, so one run holds both counts in turn (`--stages`: the warm
+ * ones for a while, then a ramp to all). Each connection sends `rate` messages a second (a
+ * held connection of `--stages` is an active one; 1 is the lowest rate): it holds what a
+ * connection of a low-rate run holds, its pending send timer and stamps included.
+ */
+async function loadMemory(connections: number, rate: number): Promise<{ rss: number; heap: number }> {
+  const server = await startServer([ECHO_SERVER, ...SETUPS.metrics]);
+  const total = WARM_CONNECTIONS + connections;
+  const warmMs = REST_MS + 12_000; // long enough to come up, rest and be read
+  const stages = `0s:${WARM_CONNECTIONS},${warmMs}ms:${WARM_CONNECTIONS},${Math.ceil(connections / 1000)}s:${total},1h:${total}`;
+  const argv = [process.execPath, ...GC_PROBE_FLAGS, ECHO_LOAD, '--port', String(server.port), '--stages', stages, '--rate', String(rate)];
+  const load = new Child([...argv, '--timeout', '60s', '--no-progress'], { core: 1 });
+  try {
+    await untilHeld(server, WARM_CONNECTIONS, load);
+    await sleep(REST_MS);
+    const before = await memoryAfterGc(load);
+    await untilHeld(server, total, load);
+    await sleep(REST_MS);
+    const after = await memoryAfterGc(load);
+    return perConnection(before, after, connections);
+  } finally {
+    await load.stop('SIGKILL');
+    await server.child.stop();
+  }
+}
+
+/** Per-connection figures of `rounds` measurements: the median of each, and the range of resident memory. */
+interface MemoryFigure {
+  rss: number;
+  heap: number;
+  rssLow: number;
+  rssHigh: number;
+}
+
+/** Measures `rounds` times (each a fresh process); resident memory varies by a few hundred bytes a connection between runs. */
+async function rounds(measure: () => Promise<{ rss: number; heap: number }>): Promise<MemoryFigure> {
+  const samples: Array<{ rss: number; heap: number }> = [];
+  for (let round = 0; round < args.rounds; round++) samples.push(await measure());
+  const rss = samples.map((s) => s.rss);
+  return { rss: median(rss), heap: median(samples.map((s) => s.heap)), rssLow: Math.min(...rss), rssHigh: Math.max(...rss) };
+}
+
+/**
+ * The memory figures, each the median of --rounds: the bare server, echo-server with its
+ * defaults, and the baseline's likewise; then echo-load's per held connection against
+ * echo-server's.
+ */
 async function memory(baseline: Checkout | undefined): Promise<void> {
   const idle = args.idle;
-  const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
-  const bare = await idleMemory('bare', [BARE_SERVER, '0'], idle);
-  const echo = await idleMemory('echo', [ECHO_SERVER, ...SETUPS.metrics], idle);
-  const describe = (name: string, m: { rss: number; heap: number }) => `${name} ${kib(m.rss)} resident (${kib(m.heap)} JS heap)`;
-  let line =
-    `idle memory at ${idle} connections, after GC, per connection: ` +
-    `${describe('bare', bare)}, ${describe('echo', echo)}, resident ratio ${(echo.rss / bare.rss).toFixed(3)}`;
+  const kib = (bytes: number) => (bytes / 1024).toFixed(2);
+  const bare = await rounds(() => idleMemory('bare', [BARE_SERVER, '0'], idle));
+  const echo = await rounds(() => idleMemory('echo', [ECHO_SERVER, ...SETUPS.metrics], idle));
+  const describe = (name: string, m: MemoryFigure) => `${name} ${kib(m.rss)} KiB resident (${kib(m.rssLow)}-${kib(m.rssHigh)}; ${kib(m.heap)} KiB JS heap)`;
+  const ratio = (a: MemoryFigure, b: MemoryFigure) => (a.rss / b.rss).toFixed(3);
+  let line = `idle memory at ${idle} connections, after GC, per connection, median of ${args.rounds}: ${describe('bare', bare)}, ${describe('echo', echo)}, resident ratio ${ratio(echo, bare)}`;
   if (baseline !== undefined) {
-    const before = await idleMemory('baseline-echo', [baseline.echoServer, ...SETUPS.metrics], idle);
-    line += `; ${describe('baseline-echo', before)}, echo / baseline-echo ${(echo.rss / before.rss).toFixed(3)}`;
+    const before = await rounds(() => idleMemory('baseline-echo', [baseline.echoServer, ...SETUPS.metrics], idle));
+    line += `; ${describe('baseline-echo', before)}, echo / baseline-echo ${ratio(echo, before)}`;
   }
   console.log(line);
+  const load = await rounds(() => loadMemory(idle, 1));
+  console.log(`echo-load, ${idle} held connections at 1 msg/s, after GC, per connection: ${describe('echo-load', load)}, echo-load / echo resident ${ratio(load, echo)}`);
 }
 
 async function main(): Promise<void> {

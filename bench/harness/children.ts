@@ -29,6 +29,8 @@ export interface LaunchOptions {
   core?: number | undefined;
   /** A pipe to its stdin (for children that take commands), instead of nothing. */
   stdin?: boolean;
+  /** Variables added to the benchmark's own environment. */
+  env?: Record<string, string>;
 }
 
 const live = new Set<Child>();
@@ -68,7 +70,10 @@ export class Child {
     // while another is stopped, as frozen contenders are, and the C client and the bare
     // server would die of it.
     const line = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; trap "" HUP; exec "$@"';
-    this.process = spawn('bash', ['-c', line, 'bash', ...pin, ...argv], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'] });
+    this.process = spawn('bash', ['-c', line, 'bash', ...pin, ...argv], {
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...options.env },
+    });
     this.pid = this.process.pid!;
     live.add(this);
     createInterface({ input: this.process.stdout! }).on('line', (text) => {

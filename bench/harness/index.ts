@@ -4,3 +4,5 @@ export * from './options.js';
 export * from './proc.js';
 export * from './run-benchmark.js';
 export * from './turns.js';
+export * from './memory.js';
+export * from './server-metrics.js';

@@ -2,6 +2,7 @@ import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { Mailbox, type Operation } from '../tasks/index.js';
 import { StartupError } from './errors.js';
 import { haveOwnSockets, ownAcceptor } from './own-sockets.js';
+import { guardErrors } from './socket-events.js';
 import type { SocketReads } from './socket-reads.js';
 import type { ListenerName } from './stats.js';
 
@@ -18,7 +19,7 @@ export class Listener {
   private readonly arrivals = new Mailbox<Socket>();
   private readonly take = (socket: Socket): void => {
     // Until its connection takes it over, a reset on a waiting socket must go nowhere.
-    socket.on('error', ignore);
+    guardErrors(socket);
     if (this.arrivals.isEnded) socket.destroy();
     else this.arrivals.put(socket);
   };
@@ -73,5 +74,3 @@ export function listen(options: ListenOptions): Promise<Server> {
     throw StartupError.fromListen(error, host, port);
   });
 }
-
-function ignore(): void {}

@@ -44,8 +44,6 @@ export class EchoServer {
   private readonly acceptors = new Group();
   /** The client tasks, one per open connection. */
   private readonly clients: Group | Pool;
-  /** Each client task's connection: what shutdown stops reading from. */
-  private readonly connections = new WeakMap<AnyTask, Connection>();
   private readonly setups: Record<ListenerName, ClientSetup>;
   private readonly limitWarning: RateLimitedWarning;
   private readonly acceptWarning: RateLimitedWarning;
@@ -150,8 +148,9 @@ export class EchoServer {
     if (this.options.idleTimeoutMs > 0) connection.closeWhenIdle(this.options.idleTimeoutMs);
     const task = spawn(serveClient, connection, this.stats, this.setups[listener.name]);
     task.name = 'conn';
-    task.about = connection; // described as its client, only if ever reported
-    this.connections.set(task, connection);
+    // Described as its client, only if ever reported; and how shutdown finds the connection
+    // (connectionOf): no map from task to connection, whose entry each idle connection would carry.
+    task.about = connection;
     this.clients.add(task);
   }
 
@@ -199,7 +198,7 @@ export class EchoServer {
     let ended = 0;
     if (!(yield* clients.join(options.shutdownTimeoutMs))) {
       ended = clients.size;
-      for (const task of clients) this.connections.get(task)?.stopReading('shutdown');
+      for (const task of clients) connectionOf(task)?.stopReading('shutdown');
       // Each connection closes itself within its close deadline; this bound is a safety net.
       if (!(yield* clients.join(2 * CLOSE_DEADLINE_MS))) {
         clients.kill();
@@ -213,6 +212,11 @@ export class EchoServer {
     options.logger?.info({ connections, ended, ...totals }, 'shutdown done');
     return { connections, ended };
   }
+}
+
+/** A client task's connection, which `adopt` made its `about`. */
+function connectionOf(task: AnyTask): Connection | undefined {
+  return task.about instanceof Connection ? task.about : undefined;
 }
 
 /** The per-connection `debug` lines, decided once: a no-op unless the logger shows debug. */

@@ -27,19 +27,37 @@ export interface SocketOwner {
 export const owners = new WeakMap<Socket, SocketOwner>();
 
 /**
- * Makes `owner` the one `socket`'s events go to: error (first, so that from here on no socket
- * error can reach the process), end and close. The listeners are module-level functions, the
- * same for every socket: nothing is allocated per socket or per event.
+ * Gives a socket that no connection owns yet an error listener that does nothing. A socket
+ * with no 'error' listener turns a reset into an uncaught exception that ends the process, so
+ * every served socket has one at every moment: this from accept (listener.ts) until
+ * `listenTo`, the owner's from `listenTo` until `stopListening`, and this again after (the raw
+ * socket under a TLS handshake, or one no connection will take).
+ */
+export function guardErrors(socket: Socket): void {
+  socket.on('error', swallow);
+}
+
+/**
+ * Makes `owner` the one `socket`'s events go to: error, end and close. The listeners are
+ * module-level functions, the same for every socket: nothing is allocated per socket or per
+ * event. The owner's error listener replaces `guardErrors`' (added first, then the guard goes,
+ * so the socket is never without one): a socket with two 'error' listeners holds them in an
+ * array, 64 bytes that each of tens of thousands of idle connections would carry for nothing.
  */
 export function listenTo(socket: Socket, owner: SocketOwner): void {
   owners.set(socket, owner);
   socket.on('error', onError);
+  socket.removeListener('error', swallow);
   socket.on('end', onEnd);
   socket.on('close', onClose);
 }
 
-/** Undoes `listenTo` (and removes a 'drain' listener `waitForDrain` left). */
+/**
+ * Undoes `listenTo` (and removes a 'drain' listener `waitForDrain` left); the socket keeps an
+ * error listener (`guardErrors`), as whoever takes it next (a TLS handshake) may give it none.
+ */
 export function stopListening(socket: Socket): void {
+  guardErrors(socket);
   socket.removeListener('error', onError);
   socket.removeListener('end', onEnd);
   socket.removeListener('close', onClose);
@@ -68,3 +86,6 @@ function onError(this: Socket): void {
 function onClose(this: Socket): void {
   owners.get(this)!.closed();
 }
+
+/** An error on a socket no connection owns: it is destroyed or handed on; nobody waits on it. */
+function swallow(): void {}
