@@ -90,19 +90,9 @@ export function mergeIntervals(parts: readonly IntervalCounts[]): IntervalResult
 
 /** Parts of one interval (the same `start`) as one. */
 export function sumIntervals(parts: readonly IntervalCounts[]): IntervalResult {
-  const first = parts[0]!;
-  const failures = noFailures();
-  const latency = createLatencyHistogram();
-  const sums = noCounts();
-  let duration = 0;
-  for (const part of parts) {
-    for (const key of INTERVAL_COUNT_NAMES) sums[key] += part[key];
-    for (const kind of FAILURE_KIND_NAMES) failures[kind] += part.failures[kind] ?? 0;
-    duration = Math.max(duration, part.duration);
-    latency.add(decodeHistogram(part.histograms.latency));
-  }
-  const window = parts.every((part) => part.window === first.window) ? first.window : 'partial';
-  return intervalResult({ start: first.start, duration, window, ...sums, failures }, latency);
+  const { sums, failures, latency, window } = addUp(parts);
+  const duration = Math.max(...parts.map((part) => part.duration));
+  return intervalResult({ start: parts[0]!.start, duration, window, ...sums, failures }, latency);
 }
 
 /**
@@ -110,20 +100,24 @@ export function sumIntervals(parts: readonly IntervalCounts[]): IntervalResult {
  * last one's (held at the group's end), `duration` summed, histograms added.
  */
 export function joinIntervals(run: readonly IntervalResult[]): IntervalResult {
-  const first = run[0]!;
-  const last = run[run.length - 1]!;
+  const { sums, failures, latency, window } = addUp(run);
+  const duration = run.reduce((total, interval) => total + interval.duration, 0);
+  return intervalResult({ start: run[0]!.start, duration, window, ...sums, open: run.at(-1)!.open, failures }, latency);
+}
+
+/** Intervals' counts and failures summed, histograms added; the window `partial` unless they all agree. */
+function addUp(parts: readonly IntervalCounts[]) {
   const failures = noFailures();
   const latency = createLatencyHistogram();
   const sums = noCounts();
-  let duration = 0;
-  for (const interval of run) {
-    for (const key of INTERVAL_COUNT_NAMES) sums[key] += interval[key];
-    for (const kind of FAILURE_KIND_NAMES) failures[kind] += interval.failures[kind] ?? 0;
-    duration += interval.duration;
-    latency.add(decodeHistogram(interval.histograms.latency));
+  for (const part of parts) {
+    for (const key of INTERVAL_COUNT_NAMES) sums[key] += part[key];
+    for (const kind of FAILURE_KIND_NAMES) failures[kind] += part.failures[kind] ?? 0;
+    latency.add(decodeHistogram(part.histograms.latency));
   }
-  const window = run.every((interval) => interval.window === first.window) ? first.window : 'partial';
-  return intervalResult({ start: first.start, duration, window, ...sums, open: last.open, failures }, latency);
+  const first = parts[0]!.window;
+  const window: IntervalWindow = parts.every((part) => part.window === first) ? first : 'partial';
+  return { sums, failures, latency, window };
 }
 
 function intervalResult(counts: Omit<IntervalCounts, 'histograms'>, latency: Histogram): IntervalResult {
